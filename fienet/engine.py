@@ -1,0 +1,213 @@
+"""Training: ``fit(config)`` and the pieces it is made of.
+
+One epoch = ``iters_per_epoch`` modality-balanced batches. After every epoch the run folder gets
+``last.pt`` (atomically), ``history.csv``/``history.json`` and, when a validation split exists
+and it is a validation epoch, ``best.pt`` chosen on validation mAP: never on the test set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from fienet.checkpoint import load_checkpoint, save_checkpoint
+from fienet.config import Config, save_config
+from fienet.data import build_dataset, make_train_loader, split_validation
+from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.evaluation import compute_distmat, evaluate
+from fienet.evaluation.features import extract_features
+from fienet.losses import FIENetCriterion
+from fienet.model import build_model
+from fienet.optim import build_optimizer, build_scheduler
+from fienet.runtime import (
+    autocast,
+    resolve_amp,
+    resolve_channels_last,
+    rng_state,
+    seed_everything,
+    select_device,
+    set_rng_state,
+)
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite."""
+
+
+@dataclass
+class Runtime:
+    """Decisions taken once per run: where and in which precision the model runs."""
+
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    channels_last: bool
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Runtime:
+        device = select_device(cfg.train.device)
+        amp_dtype = resolve_amp(cfg.train.amp, device)
+        return cls(device, amp_dtype, resolve_channels_last(cfg.train.channels_last, device, amp_dtype))
+
+
+def training_records(cfg: Config) -> list[Record]:
+    """The training images of the configured dataset (RegDB: of the configured trial)."""
+    dataset = build_dataset(cfg.data.dataset, cfg.data.root)
+    if cfg.data.dataset == "regdb":
+        return dataset.train_records(cfg.data.regdb_trial)
+    return dataset.train_records()
+
+
+def train_one_epoch(
+    model: nn.Module,
+    criterion: FIENetCriterion,
+    loader: Any,
+    optimizer: torch.optim.Optimizer,
+    runtime: Runtime,
+    epoch: int,
+    checkpoint_path: Path,
+    progress: bool = True,
+) -> dict[str, float]:
+    """One pass over ``loader``; returns the mean of every loss part and the throughput."""
+    model.train()
+    device = runtime.device
+    sums: dict[str, float] = {}
+    n_batches, n_images, start = 0, 0, time.perf_counter()
+    bar = tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
+    for it, batch in enumerate(bar):
+        images = batch.images.to(device, non_blocking=True)  # (2PK, 3, H, W), [visible; infrared]
+        labels = batch.labels.to(device, non_blocking=True)  # (2PK,)
+        is_ir = batch.is_infrared.to(device, non_blocking=True)  # (2PK,) bool
+        if runtime.channels_last:
+            images = images.contiguous(memory_format=torch.channels_last)
+        n_vis = int((~is_ir).sum())
+        with autocast(device, runtime.amp_dtype):
+            out = model(visible=images[:n_vis], infrared=images[n_vis:])
+            loss, parts = criterion(out, labels, is_ir)
+        if not torch.isfinite(loss):
+            raise NonFiniteLossError(
+                f"training loss became {loss.item()} at epoch {epoch + 1}, iteration {it + 1} "
+                f"(parts: {parts}); stopped. The last good checkpoint is kept at {checkpoint_path}. "
+                "Lower train.lr or check the data."
+            )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        parts = {"loss": float(loss.detach()), **{k: float(v) for k, v in parts.items()}}
+        for k, v in parts.items():
+            sums[k] = sums.get(k, 0.0) + v
+        n_batches += 1
+        n_images += images.shape[0]
+        bar.set_postfix(loss=f"{parts['loss']:.3f}")
+    seconds = time.perf_counter() - start
+    stats = {k: v / max(n_batches, 1) for k, v in sums.items()}
+    stats.update(seconds=seconds, images_per_s=n_images / max(seconds, 1e-9))
+    return stats
+
+
+def validate(model: nn.Module, records: Sequence[Record], cfg: Config, runtime: Runtime) -> dict[str, float]:
+    """Infrared-to-visible retrieval on the held-out training identities (no filtering)."""
+    query = [r for r in records if r.modality == INFRARED]
+    gallery = [r for r in records if r.modality == VISIBLE]
+    feats = extract_features(
+        model, query + gallery, cfg.data.height, cfg.data.width, runtime.device,
+        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last,
+    )
+    distmat = compute_distmat(feats[: len(query)], feats[len(query):])
+    result = evaluate(
+        distmat,
+        np.array([r.pid for r in query]), np.array([r.pid for r in gallery]),
+        np.array([r.camid for r in query]), np.array([r.camid for r in gallery]),
+        protocol="regdb",
+    )
+    return {"val_rank1": float(result["cmc"][0]), "val_mAP": float(result["mAP"]), "val_mINP": float(result["mINP"])}
+
+
+def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
+    """Train FIENet as ``cfg`` says; returns the per-epoch history.
+
+    Args:
+        cfg: the resolved config; it is saved as ``config.yaml`` in ``cfg.train.out_dir``.
+        resume: continue from ``<out_dir>/last.pt`` exactly where it stopped (same schedule,
+            RNG states and history); an error if that checkpoint is missing.
+
+    Returns:
+        One row per epoch: loss parts, learning rate, throughput, validation metrics (NaN on
+        epochs without validation).
+    """
+    out_dir = Path(cfg.train.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
+    seed_everything(cfg.train.seed)
+    runtime = Runtime.from_config(cfg)
+
+    train_recs, val_recs = split_validation(training_records(cfg), cfg.data.val_ids, cfg.train.seed)
+    loader = make_train_loader(train_recs, cfg.data, seed=cfg.train.seed, num_batches=cfg.train.iters_per_epoch or None)
+    model = build_model(cfg.model, loader.dataset.num_classes).to(runtime.device)
+    if runtime.channels_last:
+        model = model.to(memory_format=torch.channels_last)
+    criterion = FIENetCriterion(cfg.loss)
+    optimizer = build_optimizer(model, cfg.train)
+    scheduler = build_scheduler(optimizer, cfg.train)
+
+    history: list[dict[str, Any]] = []
+    start_epoch, best_map = 0, -math.inf
+    if resume:
+        state = load_checkpoint(last_path, map_location=runtime.device)
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        scheduler.load_state_dict(state["scheduler"])
+        set_rng_state(state["rng"])
+        start_epoch, history, best_map = state["epoch"], list(state["history"]), state["best_map"]
+    save_config(cfg, out_dir / "config.yaml")
+
+    for epoch in range(start_epoch, cfg.train.epochs):
+        loader.batch_sampler.set_epoch(epoch)
+        lr = optimizer.param_groups[-1]["lr"]
+        stats = train_one_epoch(model, criterion, loader, optimizer, runtime, epoch, last_path, cfg.train.progress)
+        scheduler.step()
+        row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **stats}
+        is_val_epoch = (epoch + 1) % max(cfg.train.eval_every, 1) == 0 or epoch + 1 == cfg.train.epochs
+        if val_recs and is_val_epoch:
+            row.update(validate(model, val_recs, cfg, runtime))
+        history.append(row)
+        state = {
+            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "rng": rng_state(),
+            "history": history, "config": cfg.to_dict(), "num_classes": loader.dataset.num_classes,
+            "best_map": best_map,
+        }
+        if "val_mAP" in row and row["val_mAP"] > best_map:
+            best_map = state["best_map"] = row["val_mAP"]
+            save_checkpoint(state, best_path)
+        save_checkpoint(state, last_path)
+        _write_history(history, out_dir)
+    if not val_recs and last_path.exists():
+        # Without a validation split there is nothing to select on: the last epoch is the model.
+        save_checkpoint(load_checkpoint(last_path), best_path)
+    return pd.DataFrame(history)
+
+
+def _write_history(history: list[dict[str, Any]], out_dir: Path) -> None:
+    frame = pd.DataFrame(history)
+    frame.to_csv(out_dir / "history.csv", index=False)
+    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+
+
+def load_trained_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config]:
+    """Rebuild the model saved in a checkpoint, with its config, ready for evaluation."""
+    state = load_checkpoint(path, map_location=device)
+    cfg = Config.from_dict(state["config"])
+    cfg.model.weights = None  # the checkpoint holds every weight; nothing to fetch
+    model = build_model(cfg.model, state["num_classes"])
+    model.load_state_dict(state["model"])
+    return model.to(device).eval(), cfg

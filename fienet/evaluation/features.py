@@ -1,0 +1,67 @@
+"""One feature-extraction function for queries and galleries alike."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from fienet.data.loader import make_test_loader
+from fienet.data.records import MODALITIES, Record
+from fienet.runtime import autocast
+
+
+@torch.no_grad()
+def extract_features(
+    model: nn.Module,
+    records: Sequence[Record],
+    height: int,
+    width: int,
+    device: torch.device | str = "cpu",
+    batch_size: int = 128,
+    workers: int = 0,
+    flip: bool = False,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """Embed every record with ``model.embed`` through the stem of its own modality.
+
+    Args:
+        model: a FIENet (anything with ``embed(images, modality) -> (B, D)``).
+        records: images of either or both modalities, in any order.
+        height, width: test input size.
+        device: where the model runs.
+        batch_size, workers: test loader settings.
+        flip: also embed the horizontally flipped image and average (then re-normalise).
+        amp_dtype, channels_last: precision and memory format of the forward pass.
+
+    Returns:
+        (N, D) float32 array, row i for ``records[i]``, L2-normalised.
+    """
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    feats: np.ndarray | None = None
+    for modality in MODALITIES:
+        index = [i for i, r in enumerate(records) if r.modality == modality]
+        if not index:
+            continue
+        subset = [records[i] for i in index]
+        for images, rows in make_test_loader(subset, height, width, batch_size, workers):
+            images = images.to(device, non_blocking=True)
+            if channels_last:
+                images = images.contiguous(memory_format=torch.channels_last)
+            with autocast(device, amp_dtype):
+                emb = model.embed(images, modality).float()  # (B, D)
+                if flip:
+                    emb = emb + model.embed(torch.flip(images, dims=[3]), modality).float()
+                    emb = nn.functional.normalize(emb, dim=1)
+            if feats is None:
+                feats = np.zeros((len(records), emb.shape[1]), dtype=np.float32)
+            feats[np.asarray(index)[rows.numpy()]] = emb.cpu().numpy()
+    model.train(was_training)
+    if feats is None:
+        raise ValueError("extract_features: no records given")
+    return feats

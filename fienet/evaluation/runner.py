@@ -1,0 +1,133 @@
+"""A dataset's full test protocol for a trained model, as the field reports it.
+
+- SYSU-MM01 (and the synthetic data): all-search and indoor-search, single-shot and multi-shot,
+  trials 0..9, infrared queries against a visible gallery.
+- RegDB: visible-to-thermal and thermal-to-visible on the trial the model was trained on (every
+  RegDB trial has its own train/test identity split, so a paper trains one model per trial and
+  averages the ten results).
+- LLCM: infrared-to-visible and visible-to-infrared, trials 0..9.
+
+Every image is embedded once; each trial then only selects rows of the feature matrix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from fienet.data import build_dataset
+from fienet.data.records import Record
+from fienet.evaluation.distance import compute_distmat
+from fienet.evaluation.features import extract_features
+from fienet.evaluation.metrics import evaluate
+from fienet.evaluation.rerank import rerank as k_reciprocal_rerank
+
+RANKS = (1, 5, 10, 20)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One protocol setting: its name in tables and the ``test_split`` keyword arguments."""
+
+    name: str
+    split_kwargs: dict[str, Any]
+    trials: tuple[int, ...]
+
+
+def protocol_settings(dataset: str, regdb_trial: int = 1, shots: Sequence[int] = (1, 10)) -> list[Setting]:
+    """The settings a paper table reports for ``dataset``."""
+    if dataset in ("sysu", "synthetic"):
+        return [
+            Setting(f"{mode}-search {'single' if s == 1 else 'multi'}-shot", {"mode": mode, "shots": s}, tuple(range(10)))
+            for s in shots
+            for mode in ("all", "indoor")
+        ]
+    if dataset == "regdb":
+        return [
+            Setting(name, {"direction": d}, (regdb_trial,))
+            for name, d in (("visible-to-thermal", "v2t"), ("thermal-to-visible", "t2v"))
+        ]
+    if dataset == "llcm":
+        return [
+            Setting(name, {"direction": d}, tuple(range(10)))
+            for name, d in (("infrared-to-visible", "i2v"), ("visible-to-infrared", "v2i"))
+        ]
+    raise ValueError(f"unknown dataset '{dataset}': expected synthetic, sysu, regdb or llcm")
+
+
+def protocol_name(dataset: str) -> str:
+    """The filtering rule ``evaluate`` applies for ``dataset``."""
+    return {"synthetic": "sysu", "sysu": "sysu", "regdb": "regdb", "llcm": "llcm"}[dataset]
+
+
+def metrics_row(result: dict[str, Any]) -> dict[str, float]:
+    """Percentages for a table row from an ``evaluate`` result."""
+    row = {f"rank{r}": 100.0 * float(result["cmc"][r - 1]) for r in RANKS}
+    row.update(mAP=100.0 * float(result["mAP"]), mINP=100.0 * float(result["mINP"]))
+    return row
+
+
+def evaluate_split(
+    feats: np.ndarray, index: dict[str, int], query: Sequence[Record], gallery: Sequence[Record],
+    protocol: str, rerank: bool = False,
+) -> dict[str, Any]:
+    """Metrics of one (query, gallery) split from precomputed features keyed by path."""
+    qf = feats[[index[r.path] for r in query]]
+    gf = feats[[index[r.path] for r in gallery]]
+    distmat = k_reciprocal_rerank(qf, gf) if rerank else compute_distmat(qf, gf)
+    return evaluate(
+        distmat,
+        np.array([r.pid for r in query]), np.array([r.pid for r in gallery]),
+        np.array([r.camid for r in query]), np.array([r.camid for r in gallery]),
+        protocol=protocol,
+    )
+
+
+@torch.no_grad()
+def evaluate_model(
+    model: nn.Module,
+    dataset: str,
+    root: str,
+    height: int,
+    width: int,
+    device: torch.device | str = "cpu",
+    settings: Iterable[Setting] | None = None,
+    rerank: bool = False,
+    flip: bool = False,
+    amp_dtype: torch.dtype | None = None,
+    channels_last: bool = False,
+    regdb_trial: int = 1,
+) -> pd.DataFrame:
+    """Run the dataset's protocol; one row per (setting, trial) with metrics in percent."""
+    reader = build_dataset(dataset, root)
+    settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
+    splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
+    records: dict[str, Record] = {}
+    for query, gallery in splits.values():
+        records.update({r.path: r for r in (*query, *gallery)})
+    unique = list(records.values())
+    feats = extract_features(
+        model, unique, height, width, device, flip=flip, amp_dtype=amp_dtype, channels_last=channels_last
+    )
+    index = {r.path: i for i, r in enumerate(unique)}
+    rows = []
+    for (name, trial), (query, gallery) in splits.items():
+        result = evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)
+        rows.append({"setting": name, "trial": trial, **metrics_row(result)})
+    return pd.DataFrame(rows)
+
+
+def summarize(per_trial: pd.DataFrame) -> pd.DataFrame:
+    """Mean over trials per setting (the number a paper reports), with the spread of Rank-1/mAP."""
+    metrics = [c for c in per_trial.columns if c not in ("setting", "trial")]
+    grouped = per_trial.groupby("setting", sort=False)
+    table = grouped[metrics].mean()
+    table["rank1_std"] = grouped["rank1"].std(ddof=0)
+    table["mAP_std"] = grouped["mAP"].std(ddof=0)
+    table["trials"] = grouped.size()
+    return table.reset_index()

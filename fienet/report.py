@@ -1,0 +1,83 @@
+"""From a checkpoint to result files: protocol tables (CSV/JSON) and feature dumps (.npz)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from fienet.config import save_config
+from fienet.data import build_dataset
+from fienet.engine import Runtime, load_trained_model
+from fienet.evaluation.features import extract_features
+from fienet.evaluation.runner import evaluate_model, summarize
+from fienet.runtime import select_device
+
+
+def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, stem: str) -> None:
+    """``<stem>_trials.csv`` (every trial), ``<stem>.csv`` and ``<stem>.json`` (the means)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    per_trial.to_csv(out_dir / f"{stem}_trials.csv", index=False)
+    summary.to_csv(out_dir / f"{stem}.csv", index=False)
+    (out_dir / f"{stem}.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=1))
+
+
+def evaluate_checkpoint(
+    checkpoint: str | Path,
+    dataset: str | None = None,
+    root: str | None = None,
+    out_dir: str | Path | None = None,
+    rerank: bool = False,
+    flip: bool = False,
+    device: str = "auto",
+) -> pd.DataFrame:
+    """Full protocol of ``checkpoint`` on its dataset (or another); tables saved beside it."""
+    dev = select_device(device)
+    model, cfg = load_trained_model(checkpoint, dev)
+    cfg.data.dataset = dataset or cfg.data.dataset
+    cfg.data.root = root or cfg.data.root
+    cfg.train.device = device
+    runtime = Runtime.from_config(cfg)
+    per_trial = evaluate_model(
+        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime.device,
+        rerank=rerank, flip=flip, amp_dtype=runtime.amp_dtype, regdb_trial=cfg.data.regdb_trial,
+    )
+    summary = summarize(per_trial)
+    out = Path(out_dir) if out_dir else Path(checkpoint).parent
+    stem = f"eval_{cfg.data.dataset}" + ("_rerank" if rerank else "") + ("_flip" if flip else "")
+    save_tables(per_trial, summary, out, stem)
+    save_config(cfg, out / f"{stem}_config.yaml")
+    return summary
+
+
+def extract_to_npz(
+    checkpoint: str | Path,
+    out: str | Path,
+    dataset: str | None = None,
+    root: str | None = None,
+    split: str = "test",
+    device: str = "auto",
+) -> Path:
+    """Embed every test (or training) image of a dataset and save features with their labels.
+
+    The ``.npz`` holds ``features`` (N, D) float32 L2-normalised, ``pids``, ``camids``,
+    ``modalities`` (str) and ``paths``.
+    """
+    dev = select_device(device)
+    model, cfg = load_trained_model(checkpoint, dev)
+    reader = build_dataset(dataset or cfg.data.dataset, root or cfg.data.root)
+    if split == "train":
+        records = reader.train_records(cfg.data.regdb_trial) if (dataset or cfg.data.dataset) == "regdb" else reader.train_records()
+    else:
+        records = reader.test_records()
+    feats = extract_features(model, records, cfg.data.height, cfg.data.width, dev)
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    np.savez(
+        out, features=feats,
+        pids=np.array([r.pid for r in records]), camids=np.array([r.camid for r in records]),
+        modalities=np.array([r.modality for r in records]), paths=np.array([r.path for r in records]),
+    )
+    return out

@@ -1,0 +1,107 @@
+"""One place for device, precision and seeding decisions.
+
+The device is chosen once (``select_device``) and passed down; nothing calls ``.cuda()``.
+Mixed precision: fp16 or bf16 autocast on CUDA; bf16 autocast on CPUs whose instruction set has
+bf16 matrix units (AMX or AVX512-BF16), where it is measurably faster; fp32 elsewhere, where
+bf16 on CPU is emulated and slower (see docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def select_device(name: str = "auto") -> torch.device:
+    """``"auto"`` picks CUDA when available, else the CPU; other names are taken as given."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = torch.device(name)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise RuntimeError(f"device '{name}' requested but CUDA is not available on this machine")
+    return device
+
+
+@lru_cache(maxsize=1)
+def cpu_has_bf16_matmul() -> bool:
+    """True when the CPU advertises bf16 matrix instructions (Intel AMX, AVX512-BF16)."""
+    flags = ""
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.is_file():
+        flags = cpuinfo.read_text(errors="ignore")
+    return any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
+    """Autocast dtype for ``amp`` in {"auto", "bf16", "fp16", "off"} on ``device`` (None: fp32)."""
+    if amp == "off":
+        return None
+    if amp == "bf16":
+        return torch.bfloat16
+    if amp == "fp16":
+        if device.type != "cuda":
+            raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' or 'off' on the CPU")
+        return torch.float16
+    if amp != "auto":
+        raise ValueError(f"amp must be 'auto', 'bf16', 'fp16' or 'off', got '{amp}'")
+    if device.type == "cuda":
+        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cpu_has_bf16_matmul() else None
+
+
+def resolve_channels_last(setting: str, device: torch.device, amp_dtype: torch.dtype | None) -> bool:
+    """channels_last helps convolutions on CUDA and with CPU bf16 kernels; ``"auto"`` decides."""
+    if setting in ("on", "off"):
+        return setting == "on"
+    if setting != "auto":
+        raise ValueError(f"channels_last must be 'auto', 'on' or 'off', got '{setting}'")
+    return device.type == "cuda" or amp_dtype is not None
+
+
+def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    """Autocast context for ``dtype`` on ``device``; a no-op when ``dtype`` is None."""
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+def seed_everything(seed: int, deterministic: bool = True) -> None:
+    """Seed Python, numpy and torch; ask torch for deterministic kernels where they exist."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    if deterministic:
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+        torch.backends.cudnn.benchmark = False
+        torch.use_deterministic_algorithms(True, warn_only=True)
+
+
+def rng_state() -> dict:
+    """Every RNG state as plain Python and tensors, so ``torch.load(weights_only=True)`` takes it."""
+    np_name, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
+    py_version, py_internal, py_gauss = random.getstate()
+    state = {
+        "torch": torch.get_rng_state(),
+        "numpy": [np_name, torch.from_numpy(np_keys.astype(np.int64)), int(np_pos), int(np_has_gauss), float(np_gauss)],
+        "python": [py_version, list(py_internal), py_gauss],
+    }
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state_all()
+    return state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore what ``rng_state`` saved."""
+    torch.set_rng_state(state["torch"])
+    name, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((name, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+    version, internal, gauss_py = state["python"]
+    random.setstate((version, tuple(internal), gauss_py))
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
