@@ -40,11 +40,11 @@ def evaluate_checkpoint(
     cfg.data.root = root or cfg.data.root
     cfg.train.device = device
     runtime = Runtime.from_config(cfg)
-    per_trial = evaluate_model(
+    run = evaluate_model(
         model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime.device,
         rerank=rerank, flip=flip, amp_dtype=runtime.amp_dtype, regdb_trial=cfg.data.regdb_trial,
     )
-    summary = summarize(per_trial)
+    per_trial, summary = run.table, summarize(run.table)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent
     stem = f"eval_{cfg.data.dataset}" + ("_rerank" if rerank else "") + ("_flip" if flip else "")
     save_tables(per_trial, summary, out, stem)

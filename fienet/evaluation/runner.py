@@ -88,6 +88,27 @@ def evaluate_split(
     )
 
 
+@dataclass
+class ProtocolRun:
+    """Everything one protocol run computed, for tables, curves and ranked lists."""
+
+    table: pd.DataFrame  # one row per (setting, trial), metrics in percent
+    results: dict[tuple[str, int], dict[str, Any]]  # raw ``evaluate`` output per (setting, trial)
+    splits: dict[tuple[str, int], tuple[list[Record], list[Record]]]  # (query, gallery) records
+    feats: np.ndarray  # (N, D) features of every image used by any split
+    index: dict[str, int]  # image path -> row of ``feats``
+
+    def mean_cmc(self, setting: str) -> np.ndarray:
+        """(20,) CMC of ``setting`` averaged over its trials."""
+        return np.mean([r["cmc"] for (name, _), r in self.results.items() if name == setting], axis=0)
+
+    def distmat(self, setting: str, trial: int) -> np.ndarray:
+        """(Q, G) distances of one split, in the order of its query and gallery records."""
+        query, gallery = self.splits[(setting, trial)]
+        return compute_distmat(self.feats[[self.index[r.path] for r in query]],
+                               self.feats[[self.index[r.path] for r in gallery]])
+
+
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module,
@@ -102,8 +123,8 @@ def evaluate_model(
     amp_dtype: torch.dtype | None = None,
     channels_last: bool = False,
     regdb_trial: int = 1,
-) -> pd.DataFrame:
-    """Run the dataset's protocol; one row per (setting, trial) with metrics in percent."""
+) -> ProtocolRun:
+    """Run the dataset's protocol; ``.table`` has one row per (setting, trial), in percent."""
     reader = build_dataset(dataset, root)
     settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
     splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
@@ -115,11 +136,14 @@ def evaluate_model(
         model, unique, height, width, device, flip=flip, amp_dtype=amp_dtype, channels_last=channels_last
     )
     index = {r.path: i for i, r in enumerate(unique)}
-    rows = []
-    for (name, trial), (query, gallery) in splits.items():
-        result = evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)
-        rows.append({"setting": name, "trial": trial, **metrics_row(result)})
-    return pd.DataFrame(rows)
+    results = {
+        key: evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)
+        for key, (query, gallery) in splits.items()
+    }
+    table = pd.DataFrame(
+        [{"setting": name, "trial": trial, **metrics_row(r)} for (name, trial), r in results.items()]
+    )
+    return ProtocolRun(table, results, splits, feats, index)
 
 
 def summarize(per_trial: pd.DataFrame) -> pd.DataFrame:
