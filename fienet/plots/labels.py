@@ -1,0 +1,53 @@
+"""Checks on the per-sample arrays (features, identities, modalities) that figures take."""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from fienet.data.records import MODALITIES
+
+
+def as_features(features: np.ndarray, name: str = "features") -> np.ndarray:
+    """Return ``features`` as a finite float64 array of shape (N, D).
+
+    Raises:
+        ValueError: wrong number of dimensions, no rows, or non-finite values.
+    """
+    array = np.asarray(features, dtype=np.float64)
+    if array.ndim != 2 or array.shape[0] == 0:
+        raise ValueError(f"{name} has shape {array.shape}; expected (N, D) with N >= 1")
+    if not np.isfinite(array).all():
+        raise ValueError(f"{name} contains NaN or inf; expected finite values")
+    return array
+
+
+def as_labels(
+    pids: Sequence[int] | np.ndarray, modalities: Sequence[str] | np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Check identity and modality labels of ``n`` samples.
+
+    Args:
+        pids: identities, shape (N,).
+        modalities: ``"visible"`` or ``"infrared"`` per sample, shape (N,).
+        n: expected number of samples N.
+
+    Returns:
+        (pids, modalities) as arrays of shape (N,), modalities as str.
+
+    Raises:
+        ValueError: a length differs from N or a modality name is unknown.
+    """
+    pids = np.asarray(pids)
+    modalities = np.asarray(modalities, dtype=str)
+    if pids.shape != (n,):
+        raise ValueError(f"pids has shape {pids.shape}; expected ({n},), one per feature row")
+    if modalities.shape != (n,):
+        raise ValueError(
+            f"modalities has shape {modalities.shape}; expected ({n},), one per feature row"
+        )
+    unknown = sorted(set(modalities.tolist()) - set(MODALITIES))
+    if unknown:
+        raise ValueError(f"unknown modalities {unknown}; expected only {list(MODALITIES)}")
+    return pids, modalities
