@@ -1,0 +1,65 @@
+"""Choosing a dataset reader by name, and carving a validation split out of the training identities.
+
+Model selection must never look at the test set, so the validation identities come from the
+training identities and are removed from training.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from fienet.data.llcm import LLCM
+from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.regdb import RegDB
+from fienet.data.sysu import SYSUMM01
+
+READERS = {"synthetic": SYSUMM01, "sysu": SYSUMM01, "regdb": RegDB, "llcm": LLCM}
+
+
+def build_dataset(name: str, root: str | Path) -> SYSUMM01 | RegDB | LLCM:
+    """The reader for dataset ``name`` on ``root``.
+
+    Args:
+        name: ``"synthetic"`` (the generated data, in SYSU-MM01 layout), ``"sysu"``, ``"regdb"``
+            or ``"llcm"``.
+        root: dataset folder.
+    """
+    if name not in READERS:
+        raise ValueError(f"unknown dataset '{name}': expected one of {', '.join(READERS)}")
+    return READERS[name](root)
+
+
+def split_validation(records: Sequence[Record], num_val_ids: int, seed: int) -> tuple[list[Record], list[Record]]:
+    """Hold out ``num_val_ids`` training identities, with all their images, for model selection.
+
+    Only identities seen in both modalities are eligible, since validation retrieves across
+    modalities. The draw depends on ``seed`` and the set of identities only.
+
+    Args:
+        records: training records.
+        num_val_ids: identities to hold out (0 returns every record for training).
+        seed: seed of the identity draw.
+
+    Returns:
+        ``(train_records, val_records)``, each in the order of ``records``.
+    """
+    if num_val_ids == 0:
+        return list(records), []
+    if num_val_ids < 0:
+        raise ValueError(f"num_val_ids={num_val_ids}: expected 0 or a positive number of identities")
+    modalities: dict[int, set[str]] = {}
+    for r in records:
+        modalities.setdefault(r.pid, set()).add(r.modality)
+    eligible = sorted(pid for pid, seen in modalities.items() if seen == {VISIBLE, INFRARED})
+    if num_val_ids >= len(eligible):
+        raise ValueError(
+            f"num_val_ids={num_val_ids}: only {len(eligible)} training identities have both visible and "
+            f"infrared images; expected fewer validation identities so that some remain for training"
+        )
+    val_ids = set(np.random.default_rng(seed).choice(eligible, num_val_ids, replace=False).tolist())
+    train = [r for r in records if r.pid not in val_ids]
+    val = [r for r in records if r.pid in val_ids]
+    return train, val
