@@ -1,0 +1,20 @@
+"""Procedural visible-infrared pedestrians in the SYSU-MM01 layout: the package's default data.
+
+``generate_synthetic(out, preset, seed)`` writes the dataset; ``load_part_mask`` and
+``load_identity_table`` read back what only synthetic data has. See docs/synthetic_data.md.
+"""
+
+from fienet.data.synthetic.config import PRESETS, SynthConfig, resolve_config
+from fienet.data.synthetic.generate import generate_synthetic
+from fienet.data.synthetic.layout import load_identity_table, load_part_mask
+from fienet.data.synthetic.parts import PART_LABELS
+
+__all__ = [
+    "PART_LABELS",
+    "PRESETS",
+    "SynthConfig",
+    "generate_synthetic",
+    "load_identity_table",
+    "load_part_mask",
+    "resolve_config",
+]
