@@ -87,7 +87,7 @@ def metric_table_bar(
         ax: axes to draw into; a new Figure by default.
 
     Returns:
-        The Figure, with the mean value printed above each bar.
+        The Figure, with the mean value printed inside each bar.
 
     Raises:
         KeyError: ``method`` or a metric column is missing.
@@ -113,7 +113,8 @@ def metric_table_bar(
     ax = ax if ax is not None else fig.subplots()
     sns.barplot(data=long, x="metric", y="value", hue=key, errorbar="sd", ax=ax)
     for container in ax.containers:
-        ax.bar_label(container, fmt="%.1f", fontsize=7, padding=2)
+        # Inside the bar, so that the value never collides with the error bar above it.
+        ax.bar_label(container, fmt="%.1f", fontsize=7, label_type="center", color="white")
     ax.set_xlabel("")
     ax.set_ylabel(ylabel)
     ax.legend(title=None, fontsize=8)
