@@ -1,4 +1,4 @@
-"""Image cells shared by the figure helpers: loading, framing and the figure grid itself."""
+"""Image cells shared by the figure functions: loading, framing and the figure grid itself."""
 
 from __future__ import annotations
 
