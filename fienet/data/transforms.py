@@ -100,3 +100,8 @@ def test_transform(height: int, width: int) -> v2.Compose:
             v2.Normalize(IMAGENET_MEAN, IMAGENET_STD),
         ]
     )
+
+
+# The name starts with "test": without this, pytest collects the function as a test wherever a
+# test module imports it by name.
+test_transform.__test__ = False  # type: ignore[attr-defined]
