@@ -44,6 +44,7 @@ class ModelConfig:
     mpim: bool = True  # Multi-Perception Interaction Module after stage 4
     mpim_dilations: tuple[int, ...] = (1, 2, 3)  # receptive fields of the MPIM branches
     mpim_reduction: int = 4  # channel reduction inside each MPIM branch
+    mpim_groups: int = 32  # groups of the dilated 3x3 MPIM convolutions (as in SKNet; 1 = dense)
     gem_p: float = 3.0  # initial GeM pooling exponent
     test_feature: str = "bn"  # test embedding: "pooled" (before BNNeck) or "bn" (after)
 
@@ -74,8 +75,8 @@ class TrainConfig:
     gamma: float = 0.1  # learning-rate decay factor at each milestone
     seed: int = 0  # seed of every random number generator
     device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
-    amp: str = "auto"  # "auto", "bf16", "fp16" or "off"
-    channels_last: str = "auto"  # "auto", "on" or "off"
+    amp: str = "auto"  # "auto" (decided per device), "bf16", "fp16" or "fp32"
+    channels_last: bool | None = None  # channels_last memory format (None: decided per device)
     eval_every: int = 5  # validate every this many epochs (and after the last)
     out_dir: str = "runs/default"  # run folder: checkpoints, history, config
     progress: bool = True  # tqdm progress bars

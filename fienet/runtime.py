@@ -39,28 +39,26 @@ def cpu_has_bf16_matmul() -> bool:
 
 
 def resolve_amp(amp: str, device: torch.device) -> torch.dtype | None:
-    """Autocast dtype for ``amp`` in {"auto", "bf16", "fp16", "off"} on ``device`` (None: fp32)."""
-    if amp == "off":
+    """Autocast dtype for ``amp`` in {"auto", "bf16", "fp16", "fp32"} on ``device`` (None: fp32)."""
+    if amp == "fp32":
         return None
     if amp == "bf16":
         return torch.bfloat16
     if amp == "fp16":
         if device.type != "cuda":
-            raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' or 'off' on the CPU")
+            raise ValueError("amp='fp16' needs a CUDA device; use 'bf16' or 'fp32' on the CPU")
         return torch.float16
     if amp != "auto":
-        raise ValueError(f"amp must be 'auto', 'bf16', 'fp16' or 'off', got '{amp}'")
+        raise ValueError(f"amp must be 'auto', 'bf16', 'fp16' or 'fp32', got {amp!r}")
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     return torch.bfloat16 if cpu_has_bf16_matmul() else None
 
 
-def resolve_channels_last(setting: str, device: torch.device, amp_dtype: torch.dtype | None) -> bool:
-    """channels_last helps convolutions on CUDA and with CPU bf16 kernels; ``"auto"`` decides."""
-    if setting in ("on", "off"):
-        return setting == "on"
-    if setting != "auto":
-        raise ValueError(f"channels_last must be 'auto', 'on' or 'off', got '{setting}'")
+def resolve_channels_last(setting: bool | None, device: torch.device, amp_dtype: torch.dtype | None) -> bool:
+    """channels_last helps convolutions on CUDA and with CPU bf16 kernels; ``None`` decides."""
+    if setting is not None:
+        return bool(setting)
     return device.type == "cuda" or amp_dtype is not None
 
 

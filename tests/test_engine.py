@@ -1,0 +1,92 @@
+"""Training engine: exact resume, non-finite losses, model selection files, the CLI end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fienet.checkpoint import load_checkpoint
+from fienet.config import Config, apply_overrides, load_config
+from fienet.data.synthetic import generate_synthetic
+from fienet.engine import NonFiniteLossError, fit
+from fienet.optim import lr_factor
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory) -> Path:
+    return generate_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", preset="tiny", seed=0)
+
+
+def tiny_config(root: Path, out_dir: Path, *overrides: str) -> Config:
+    base = [
+        "data.dataset=synthetic", f"data.root={root}", "data.height=32", "data.width=16",
+        "data.p=2", "data.k=2", "data.val_ids=2", "data.in_memory=true", "data.workers=0",
+        "model.arch=resnet18", "model.weights=null", "train.epochs=2", "train.iters_per_epoch=2",
+        "train.optimizer=sgd", "train.lr=0.01", "train.warmup_epochs=1", "train.milestones=[1]",
+        "train.eval_every=1", "train.progress=false", "train.device=cpu", "train.amp=fp32",
+        f"train.out_dir={out_dir}",
+    ]
+    return apply_overrides(Config(), [*base, *overrides])
+
+
+def test_two_epochs_equal_one_epoch_resume_one_epoch(tiny_root, tmp_path) -> None:
+    straight = fit(tiny_config(tiny_root, tmp_path / "straight"))
+    fit(tiny_config(tiny_root, tmp_path / "resumed", "train.epochs=1"))
+    resumed = fit(tiny_config(tiny_root, tmp_path / "resumed"), resume=True)
+
+    a = load_checkpoint(tmp_path / "straight" / "last.pt")["model"]
+    b = load_checkpoint(tmp_path / "resumed" / "last.pt")["model"]
+    assert a.keys() == b.keys()
+    for key in a:
+        assert torch.equal(a[key], b[key]), f"{key} differs after resume"
+    cols = ["epoch", "lr", "loss", "val_mAP"]
+    np.testing.assert_allclose(straight[cols].to_numpy(), resumed[cols].to_numpy())
+    assert list(resumed["epoch"]) == [1, 2]
+
+
+def test_run_folder_holds_history_config_and_checkpoints(tiny_root, tmp_path) -> None:
+    history = fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    assert {"last.pt", "best.pt", "config.yaml", "history.csv", "history.json"} <= {p.name for p in tmp_path.iterdir()}
+    saved = load_config(tmp_path / "config.yaml")
+    assert saved.data.height == 32 and saved.train.out_dir == str(tmp_path)
+    assert json.loads((tmp_path / "history.json").read_text())[0]["epoch"] == 1
+    assert 0.0 <= history["val_mAP"].iloc[0] <= 1.0
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 1
+
+
+def test_non_finite_loss_stops_and_keeps_last_good_checkpoint(tiny_root, tmp_path, monkeypatch) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    good = (tmp_path / "last.pt").read_bytes()
+
+    from fienet import losses
+
+    def nan_loss(self, out, labels, is_infrared):
+        return out.pooled.sum() * float("nan"), {}
+
+    monkeypatch.setattr(losses.FIENetCriterion, "forward", nan_loss)
+    with pytest.raises(NonFiniteLossError, match=r"epoch 2, iteration 1.*last good checkpoint is kept at .*last\.pt"):
+        fit(tiny_config(tiny_root, tmp_path), resume=True)
+    assert (tmp_path / "last.pt").read_bytes() == good
+
+
+def test_resume_without_checkpoint_is_a_clear_error(tiny_root, tmp_path) -> None:
+    with pytest.raises(RuntimeError, match=r"last\.pt: checkpoint not found"):
+        fit(tiny_config(tiny_root, tmp_path / "empty"), resume=True)
+
+
+def test_warmup_then_step_decay() -> None:
+    factors = [lr_factor(e, 2, (4, 6), 0.1) for e in range(8)]
+    np.testing.assert_allclose(factors, [0.5, 1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
+
+
+def test_overrides_are_typed_and_checked() -> None:
+    cfg = apply_overrides(Config(), ["train.milestones=[3, 7]", "model.weights=null", "data.p=4"])
+    assert cfg.train.milestones == (3, 7) and cfg.model.weights is None and cfg.data.p == 4
+    with pytest.raises(ValueError, match="no field 'train.epoch'"):
+        apply_overrides(Config(), ["train.epoch=3"])
+    with pytest.raises(ValueError, match="section.field=value"):
+        apply_overrides(Config(), ["epochs"])
