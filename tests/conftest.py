@@ -41,7 +41,9 @@ LLCM_TRAIN = {  # list file: (relpath, label) lines
 }
 
 
-def _write_image(path: Path, color: tuple[int, int, int] = (200, 100, 50), size: tuple[int, int] = (4, 8), gray: bool = False) -> Path:
+def _write_image(
+    path: Path, color: tuple[int, int, int] = (200, 100, 50), size: tuple[int, int] = (4, 8), gray: bool = False
+) -> Path:
     """Write a solid-colour image (format from the suffix); ``size`` is (width, height)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if gray:

@@ -9,7 +9,15 @@ import pytest
 import torch
 
 from fienet.config import DataConfig
-from fienet.data import INFRARED, VISIBLE, ModalityBalancedSampler, Record, SYSUMM01, make_test_loader, make_train_loader
+from fienet.data import (
+    INFRARED,
+    SYSUMM01,
+    VISIBLE,
+    ModalityBalancedSampler,
+    Record,
+    make_test_loader,
+    make_train_loader,
+)
 from fienet.data.io import load_image
 from fienet.data.loader import TrainBatch
 from fienet.data.transforms import test_transform

@@ -35,7 +35,7 @@ class TrainBatch(NamedTuple):
 
 
 def label_map(records: Sequence[Record]) -> dict[int, int]:
-    """Contiguous training labels: ``{pid: label}`` with pids ascending mapped to 0..N-1."""
+    """Contiguous training labels: ``{pid: label}``, every pid of ``records`` ascending mapped to 0..N-1."""
     return {pid: label for label, pid in enumerate(sorted({r.pid for r in records}))}
 
 

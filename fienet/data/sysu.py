@@ -35,7 +35,9 @@ MULTI_SHOT = 10
 CameraTree = dict[int, dict[int, Path]]  # {camera: {pid: identity folder}}
 
 
-def all_images(tree: CameraTree, ids: Iterable[int], cams: Sequence[int], modality: Modality, layout: str) -> list[Record]:
+def all_images(
+    tree: CameraTree, ids: Iterable[int], cams: Sequence[int], modality: Modality, layout: str
+) -> list[Record]:
     """Every image of ``ids`` seen by ``cams``: identities ascending, cameras in the given order, files sorted."""
     records = []
     for pid in sorted(ids):
