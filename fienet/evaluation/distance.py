@@ -98,7 +98,9 @@ def map_chunks(fn: Callable[[slice], T], chunks: Sequence[slice]) -> list[T]:
     give a real speed-up on the row-wise work of evaluation without copying the matrix
     into worker processes.
     """
-    workers = min(len(chunks), os.cpu_count() or 1, 8)
+    # The CPUs this process may run on, which a container can set below os.cpu_count().
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    workers = min(len(chunks), cpus, 8)
     if workers <= 1:
         return [fn(c) for c in chunks]
     with ThreadPoolExecutor(max_workers=workers) as pool:

@@ -66,14 +66,17 @@ def _removed(
     Returns:
         (C, G) bool mask in ranked order, or None when nothing is removed.
     """
+    is_cam3 = q_camids == SYSU_IR_QUERY_CAM  # (C,)
+    if protocol == "regdb" or (protocol == "sysu" and not is_cam3.any()):
+        return None
+    removed = np.zeros(order.shape, dtype=bool)  # (C, G)
     if protocol == "sysu":
-        is_cam3 = q_camids == SYSU_IR_QUERY_CAM  # (C,)
-        if not is_cam3.any():
-            return None
-        return is_cam3[:, None] & (g_camids == SYSU_SAME_ROOM_CAM)[order]
-    if protocol == "llcm":
-        return pid_match & (g_camids[order] == q_camids[:, None])
-    return None
+        removed[is_cam3] = (g_camids == SYSU_SAME_ROOM_CAM)[order[is_cam3]]
+    else:
+        # LLCM only ever removes entries of the query's own identity: check just those.
+        rows, cols = np.nonzero(pid_match)
+        removed[rows, cols] = g_camids[order[rows, cols]] == q_camids[rows]
+    return removed
 
 
 def _count_distinct_before(
@@ -160,7 +163,7 @@ def _chunk_stats(
     if kept is None:
         position = cols + 1
     else:
-        position = np.cumsum(kept, axis=1, dtype=np.int64)[rows, cols]
+        position = np.cumsum(kept, axis=1, dtype=np.int32)[rows, cols]
     hits = np.arange(rows.size) - starts[rows] + 1  # true matches up to and including this one
 
     ap = np.zeros(num_q)

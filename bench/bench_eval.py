@@ -1,0 +1,126 @@
+"""Speed of the vectorised evaluation against the plain per-query loop, and of re-ranking.
+
+Builds identity-structured random features at the sizes of the SYSU-MM01 test protocol
+(3,803 infrared queries; a 301-image single-shot or 3,010-image multi-shot visible gallery),
+checks that ``fienet.evaluation.evaluate`` and the loop in ``fienet.evaluation.reference``
+return the same numbers, and prints median timings side by side.
+
+    python bench/bench_eval.py [--repeats 7] [--protocols sysu regdb llcm]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from fienet.evaluation import compute_distmat, evaluate, rerank
+from fienet.evaluation.reference import evaluate_loop
+
+NUM_QUERIES = 3803  # SYSU-MM01 test queries (infrared, cameras 3 and 6)
+NUM_IDS = 96  # SYSU-MM01 test identities
+GALLERY_SIZES = {"single-shot": 301, "multi-shot": 3010}
+
+
+def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, object]:
+    """Median wall time of ``repeats`` calls, and the last call's result."""
+    times, out = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), out
+
+
+def make_split(num_gallery: int, dim: int, noise: float, rng: np.random.Generator) -> dict:
+    """Random features around one centre per identity, with SYSU-like cameras.
+
+    Returns:
+        dict of q_feats (Q, dim), g_feats (G, dim) float32, and pids / camids arrays.
+    """
+    centres = rng.standard_normal((NUM_IDS, dim)).astype(np.float32)
+    q_pids = rng.integers(0, NUM_IDS, NUM_QUERIES)
+    g_pids = np.arange(num_gallery) % NUM_IDS  # every identity in the gallery
+    return {
+        "q_feats": centres[q_pids] + noise * rng.standard_normal((NUM_QUERIES, dim), dtype=np.float32),
+        "g_feats": centres[g_pids] + noise * rng.standard_normal((num_gallery, dim), dtype=np.float32),
+        "q_pids": q_pids,
+        "g_pids": g_pids,
+        "q_camids": rng.choice([3, 6], NUM_QUERIES),
+        "g_camids": rng.choice([1, 2, 4, 5], num_gallery),
+    }
+
+
+def same_numbers(a: dict, b: dict) -> float:
+    """Largest difference between two evaluation results (inf if the CMC or counts differ)."""
+    if a["num_valid"] != b["num_valid"] or not np.array_equal(a["cmc"], b["cmc"]):
+        return float("inf")
+    return max(abs(a["mAP"] - b["mAP"]), abs(a["mINP"] - b["mINP"]))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=7, help="timed calls of the vectorised evaluation")
+    parser.add_argument("--loop-repeats", type=int, default=3, help="timed calls of the plain loop")
+    parser.add_argument("--protocols", nargs="+", default=["sysu"], choices=["sysu", "regdb", "llcm"])
+    parser.add_argument("--dim", type=int, default=2048, help="feature size (ResNet-50: 2048)")
+    parser.add_argument("--noise", type=float, default=4.2, help="feature noise around identity centres")
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+
+    rng = np.random.default_rng(args.seed)
+    print(f"numpy {np.__version__}, {os.cpu_count()} CPU cores, {NUM_QUERIES} queries, dim {args.dim}")
+    rows, splits, failed = [], {}, False
+    for setting, num_gallery in GALLERY_SIZES.items():
+        split = make_split(num_gallery, args.dim, args.noise, rng)
+        splits[setting] = split
+        t_dist, distmat = median_seconds(lambda: compute_distmat(split["q_feats"], split["g_feats"]), 1)
+        labels = (split["q_pids"], split["g_pids"], split["q_camids"], split["g_camids"])
+        for protocol in args.protocols:
+            t_vec, fast = median_seconds(lambda: evaluate(distmat, *labels, protocol), args.repeats)
+            t_loop, slow = median_seconds(lambda: evaluate_loop(distmat, *labels, protocol), args.loop_repeats)
+            diff = same_numbers(fast, slow)
+            failed |= diff > 1e-12
+            rows.append({
+                "gallery": f"{setting} ({num_gallery})",
+                "protocol": protocol,
+                "distmat s": t_dist,
+                "loop s": t_loop,
+                "vectorised s": t_vec,
+                "speed-up": t_loop / t_vec,
+                "rank-1": fast["cmc"][0],
+                "mAP": fast["mAP"],
+                "max |diff|": diff,
+            })
+    table = pd.DataFrame(rows)
+    print("\nevaluate (vectorised) vs reference.evaluate_loop, median wall times")
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+
+    # Re-ranking replaces the distance matrix; compare it with the whole plain evaluation.
+    split = splits["single-shot"]
+    labels = (split["q_pids"], split["g_pids"], split["q_camids"], split["g_camids"])
+    t_plain, plain = median_seconds(
+        lambda: evaluate(compute_distmat(split["q_feats"], split["g_feats"]), *labels, "sysu"), 3
+    )
+    t_rerank, reranked = median_seconds(
+        lambda: evaluate(rerank(split["q_feats"], split["g_feats"]), *labels, "sysu"), 3
+    )
+    print(
+        f"\nsingle-shot, sysu: distmat + evaluate {t_plain:.3f} s (mAP {plain['mAP']:.3f}); "
+        f"rerank + evaluate {t_rerank:.3f} s (mAP {reranked['mAP']:.3f}): "
+        f"re-ranking costs {t_rerank / t_plain:.1f}x the plain evaluation"
+    )
+    if failed:
+        print("MISMATCH: the vectorised evaluation and the loop disagree", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
