@@ -46,9 +46,9 @@ def fetch_imagenet_state_dict(arch: str) -> dict[str, torch.Tensor]:
         filename = entry.url.rsplit("/", 1)[-1]
         raise RuntimeError(
             f"could not fetch the ImageNet weights of {arch} from {entry.url} ({type(err).__name__}: {err}). "
-            f"On a machine without internet access, copy that file here and pass it as a local file: "
-            f"model.weights=/path/to/{filename} (a torchvision state dict), or use model.weights=null "
-            f"for random initialisation."
+            f"On a machine without internet access, download that file elsewhere, copy it over and pass "
+            f"it as a local file: model.weights=/path/to/{filename} (a torchvision state dict), or use "
+            f"model.weights=null for random initialisation."
         ) from err
 
 
