@@ -63,7 +63,4 @@ def draw_background(rng: np.random.Generator, style: CameraStyle, height: int, w
             w, h = rng.uniform(0.15, 0.6) * width, rng.uniform(0.08, 0.3) * height
             colours = _CLUTTER if style.indoor else _FOLIAGE
             draw.ellipse([x0, y0, x0 + w, y0 + h], fill=_pick(rng, colours))
-    bg = np.asarray(img, dtype=np.float32) / 255.0  # (H, W, 3)
-    # a soft vertical light gradient, different in every image
-    ramp = np.linspace(-0.5, 0.5, height, dtype=np.float32)[:, None, None]
-    return np.clip(bg * (1.0 + rng.uniform(-0.3, 0.3) * ramp), 0.0, 1.0)
+    return np.asarray(img, dtype=np.float32) / 255.0  # (H, W, 3)
