@@ -38,12 +38,17 @@ class _QueryStats(NamedTuple):
     rank: np.ndarray  # int64 1-based CMC rank of the first true match; > max_rank means "beyond"
 
 
-def _as_vector(x: np.ndarray | torch.Tensor | list, name: str, length: int, what: str) -> np.ndarray:
+def _as_vector(
+    x: np.ndarray | torch.Tensor | list, name: str, length: int, what: str
+) -> np.ndarray:
+    """A (length,) numpy vector of pids or camids, or an error naming the argument."""
     if isinstance(x, torch.Tensor):
         x = x.detach().cpu().numpy()
     x = np.asarray(x)
     if x.ndim != 1 or x.shape[0] != length:
-        raise ValueError(f"{name} has shape {x.shape} but distmat has {length} {what}; expected ({length},)")
+        raise ValueError(
+            f"{name} has shape {x.shape} but distmat has {length} {what}; expected ({length},)"
+        )
     return x
 
 
@@ -84,9 +89,10 @@ def _count_distinct_before(
     kept: np.ndarray | None,
     q_codes: np.ndarray,
     first: np.ndarray,
+    queries: np.ndarray,
     max_rank: int,
 ) -> np.ndarray:
-    """Number of distinct gallery identities ranked before each query's first true match.
+    """Number of distinct gallery identities ranked before some queries' first true match.
 
     That count plus one is the first match's position in the identity-deduplicated ranking.
     Only counts below ``max_rank`` matter for the CMC, so each query is examined on a prefix
@@ -97,15 +103,17 @@ def _count_distinct_before(
         ranked_codes: (C, G) identity codes of the ranked gallery.
         kept: (C, G) bool entries surviving the protocol filter, or None for all.
         q_codes: (C,) identity code of each query.
-        first: (C,) raw position of the first kept true match (valid queries only).
+        first: (C,) raw position of each query's first kept true match.
+        queries: (V,) indices of the queries to count for (those with a true match).
         max_rank: longest CMC rank of interest.
 
     Returns:
-        (C,) int64 counts; exact when below ``max_rank``, otherwise some value >= ``max_rank``.
+        (C,) int64 counts, filled in for ``queries`` only; exact when below ``max_rank``,
+        otherwise some value >= ``max_rank``.
     """
     num_q, num_g = ranked_codes.shape
     counts = np.zeros(num_q, dtype=np.int64)
-    todo = np.arange(num_q)
+    todo = queries
     width = 2 * max_rank
     while todo.size:
         w = min(width, num_g)
@@ -177,10 +185,10 @@ def _chunk_stats(
     else:
         first = np.zeros(num_q, dtype=np.int64)
         first[valid] = cols[starts[valid]]
-        idx = np.flatnonzero(valid)
-        rank[idx] = 1 + _count_distinct_before(
-            ranked_codes[idx], None if kept is None else kept[idx], q_codes[idx], first[idx], max_rank
+        counts = _count_distinct_before(
+            ranked_codes, kept, q_codes, first, np.flatnonzero(valid), max_rank
         )
+        rank[valid] = 1 + counts[valid]
     return _QueryStats(valid, ap, inp, rank)
 
 
@@ -219,8 +227,10 @@ def evaluate(
         distmat = distmat.detach().cpu().numpy()
     distmat = np.asarray(distmat)
     if distmat.ndim != 2 or 0 in distmat.shape:
-        raise ValueError(f"distmat must be a non-empty 2-D (queries, gallery) matrix, got shape {distmat.shape}")
-    if not np.issubdtype(distmat.dtype, np.number) or np.issubdtype(distmat.dtype, np.complexfloating):
+        raise ValueError(
+            f"distmat must be a non-empty 2-D (queries, gallery) matrix, got shape {distmat.shape}"
+        )
+    if not np.issubdtype(distmat.dtype, np.number) or np.iscomplexobj(distmat):
         raise ValueError(f"distmat must hold real numbers, got dtype {distmat.dtype}")
     if np.isnan(distmat).any():
         raise ValueError("distmat contains NaN; expected finite distances (check the features)")

@@ -163,7 +163,9 @@ def rerank(
         raise ValueError(f"q_feats has feature size {q.shape[1]} but g_feats has {g.shape[1]}")
     num_q, n = q.shape[0], q.shape[0] + g.shape[0]
     if num_q == 0 or g.shape[0] == 0:
-        raise ValueError(f"need at least one query and one gallery feature, got {num_q} and {g.shape[0]}")
+        raise ValueError(
+            f"need at least one query and one gallery feature, got {num_q} and {g.shape[0]}"
+        )
     if k2 > n:
         raise ValueError(f"k2={k2} exceeds the {n} query and gallery images")
 
