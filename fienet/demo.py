@@ -80,7 +80,8 @@ def run_demo(cfg: Config) -> Path:
 
 def write_figures(history: pd.DataFrame, run: ProtocolRun, out: Path, n_queries: int = 4) -> None:
     """Training curves, CMC curves of every setting, and a few ranked lists (trial 0)."""
-    fig = plots.training_curves(history)
+    metrics = [c for c in ("val_rank1", "val_mAP", "val_mINP") if c in history]
+    fig = plots.training_curves(history, metrics=metrics or None)
     fig.savefig(out / "training_curves.png", dpi=120, bbox_inches="tight")
     settings = list(dict.fromkeys(name for name, _ in run.results))
     fig = plots.cmc_curves({name: run.mean_cmc(name) for name in settings})

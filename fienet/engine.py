@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 
 from fienet.checkpoint import load_checkpoint, save_checkpoint
 from fienet.config import Config, save_config
-from fienet.data import build_dataset, make_train_loader, split_validation
+from fienet.data import build_dataset, make_train_loader, set_epoch, split_validation
 from fienet.data.records import INFRARED, VISIBLE, Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
@@ -171,7 +171,7 @@ def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
     save_config(cfg, out_dir / "config.yaml")
 
     for epoch in range(start_epoch, cfg.train.epochs):
-        loader.batch_sampler.set_epoch(epoch)
+        set_epoch(loader, epoch)
         lr = optimizer.param_groups[-1]["lr"]
         stats = train_one_epoch(model, criterion, loader, optimizer, runtime, epoch, last_path, cfg.train.progress)
         scheduler.step()

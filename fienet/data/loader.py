@@ -116,8 +116,8 @@ def make_train_loader(
 ) -> DataLoader:
     """Training loader yielding :class:`TrainBatch` from a modality-balanced sampler.
 
-    Call ``loader.batch_sampler.set_epoch(e)`` before each epoch; the label map and class count
-    are ``loader.dataset.labels`` and ``loader.dataset.num_classes``.
+    Call :func:`set_epoch` before each epoch; the label map and class count are
+    ``loader.dataset.labels`` and ``loader.dataset.num_classes``.
 
     Args:
         records: training records.
@@ -137,9 +137,23 @@ def make_train_loader(
         batch_sampler=sampler,
         num_workers=cfg.workers,
         collate_fn=collate_train,
-        persistent_workers=cfg.workers > 0,
+        # Workers are re-created every epoch with seeds drawn from this generator, which
+        # set_epoch re-seeds from (seed, epoch): a resumed run augments exactly as a straight one.
+        persistent_workers=False,
         generator=torch.Generator().manual_seed(seed),
     )
+
+
+def set_epoch(loader: DataLoader, epoch: int) -> None:
+    """Make ``loader``'s next pass epoch ``epoch``: its batches and its workers' random streams.
+
+    With ``workers=0`` the augmentation draws from torch's global generator, whose state the
+    checkpoints save and restore; with workers, each worker's seed comes from the loader's own
+    generator, re-seeded here from the sampler seed and the epoch.
+    """
+    sampler = loader.batch_sampler
+    sampler.set_epoch(epoch)
+    loader.generator.manual_seed(sampler.seed * 100_003 + epoch)
 
 
 class EvalDataset(Dataset):
