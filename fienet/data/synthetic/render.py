@@ -41,8 +41,16 @@ def sample_view(rng: np.random.Generator, style: CameraStyle, p: Identity, cfg: 
                 scale=float(scale), stride=float(rng.uniform(0.02, 0.1)))
 
 
-def _material_rgb(p: Identity, contrast: float) -> np.ndarray:
-    """(N_MATERIALS, 3) visible colours in [0, 1]; pattern ink blended towards the top colour."""
+def material_colours(p: Identity, contrast: float) -> np.ndarray:
+    """Visible colour of every material of an identity.
+
+    Args:
+        p: the identity.
+        contrast: pattern contrast; the pattern ink is blended this far from the top colour.
+
+    Returns:
+        (N_MATERIALS, 3) float32 RGB in [0, 1], indexed by the materials of ``parts``.
+    """
     top, ink = np.array(CLOTH_COLOURS[p.top_colour]), np.array(CLOTH_COLOURS[p.pattern_colour])
     skin = SKIN_TONES[p.skin]
     table = [(0, 0, 0), skin, _EYE_RGB, HAIR_COLOURS[p.hair_colour], top, skin,
@@ -51,8 +59,18 @@ def _material_rgb(p: Identity, contrast: float) -> np.ndarray:
     return np.array(table, dtype=np.float32) / 255.0
 
 
-def _material_ir(p: Identity, rgb: np.ndarray, mix: float, contrast: float) -> np.ndarray:
-    """(N_MATERIALS,) infrared intensities: visible luminance mixed with the hidden thermal value."""
+def infrared_intensities(p: Identity, mix: float, contrast: float) -> np.ndarray:
+    """Infrared intensity of every material: ``mix * luminance + (1 - mix) * thermal``.
+
+    Args:
+        p: the identity.
+        mix: how far infrared follows visible luminance (``ir_luminance_mix``).
+        contrast: pattern contrast, applied to the thermal values as to the colours.
+
+    Returns:
+        (N_MATERIALS,) float32 intensities in [0, 1], indexed by the materials of ``parts``.
+    """
+    rgb = material_colours(p, contrast)
     t_pattern = p.thermal_top + contrast * (p.thermal_pattern - p.thermal_top)
     thermal = np.array([0, p.thermal_skin, p.thermal_skin, p.thermal_hair, p.thermal_top, p.thermal_skin,
                         p.thermal_bottom, p.thermal_skin, p.thermal_shoes, p.thermal_accessory, t_pattern],
@@ -60,15 +78,27 @@ def _material_ir(p: Identity, rgb: np.ndarray, mix: float, contrast: float) -> n
     return mix * (rgb @ _RGB_TO_LUMA) + (1.0 - mix) * thermal
 
 
-def _occlude(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    """(H, W) bool: a bench or car along the bottom, or a pillar or passer-by at one side."""
+def _occlude(rng: np.random.Generator, mat: np.ndarray) -> np.ndarray:
+    """(H, W) bool: a bench or car across the legs, or a pillar or passer-by over one side.
+
+    The obstacle is placed against the person's extent in ``mat`` (H, W) and hides at most
+    about half of it, so that an occluded image still shows its identity.
+    """
+    h, w = mat.shape
     occ = np.zeros((h, w), dtype=bool)
+    rows, cols = np.flatnonzero(mat.any(axis=1)), np.flatnonzero(mat.any(axis=0))
+    if rows.size == 0:
+        return occ
     if rng.random() < 0.5:
-        occ[int(h * rng.uniform(0.62, 0.85)):, :] = True
+        top = rows[-1] - int(rng.uniform(0.2, 0.45) * (rows[-1] - rows[0]))
+        occ[top:, :] = True
     else:
-        width = int(w * rng.uniform(0.18, 0.35))
-        start = int(rng.uniform(-0.1, 0.45) * w) if rng.random() < 0.5 else w - width - int(rng.uniform(-0.1, 0.4) * w)
-        occ[:, max(start, 0):max(start + width, 0)] = True
+        width = int(w * rng.uniform(0.15, 0.35))
+        reach = int(rng.uniform(0.25, 0.5) * (cols[-1] - cols[0] + 1))  # columns of the person hidden
+        if rng.random() < 0.5:
+            occ[:, max(cols[0] + reach - width, 0):cols[0] + reach] = True
+        else:
+            occ[:, cols[-1] + 1 - reach:cols[-1] + 1 - reach + width] = True
     return occ
 
 
@@ -129,15 +159,14 @@ def render_image(p: Identity, camid: int, index: int, cfg: SynthConfig, seed: in
     view = sample_view(rng, style, p, cfg)
     mat = draw_materials(p, view, h, w)  # (H, W)
     infrared = style.modality == INFRARED
-    rgb = _material_rgb(p, cfg.pattern_contrast)
     # Mostly brightness, a little hue: a whole-channel jitter would turn skin green.
     jitter = 1.0 + cfg.colour_jitter * (rng.standard_normal((N_MATERIALS, 1)) +
                                         0.3 * rng.standard_normal((N_MATERIALS, 3))).astype(np.float32)
     if infrared:
-        table = (_material_ir(p, rgb, cfg.ir_luminance_mix, cfg.pattern_contrast) * jitter[:, 0])[:, None]
+        table = (infrared_intensities(p, cfg.ir_luminance_mix, cfg.pattern_contrast) * jitter[:, 0])[:, None]
         scene = (bg @ _RGB_TO_LUMA)[..., None] * style.background_gain  # (H, W, 1)
     else:
-        table = rgb * jitter  # (N_MATERIALS, 3)
+        table = material_colours(p, cfg.pattern_contrast) * jitter  # (N_MATERIALS, 3)
         scene = bg
     # Shade the body like a cylinder lit from the front: darker towards its outline.
     x = (np.arange(w, dtype=np.float32) - view.cx) / (0.17 * view.scale)
@@ -145,7 +174,7 @@ def render_image(p: Identity, camid: int, index: int, cfg: SynthConfig, seed: in
     person = np.take(table.astype(np.float32), mat, axis=0) * shade  # (H, W, C)
     img = np.where((mat > 0)[..., None], person, scene)
     if rng.random() < cfg.occlusion_prob:
-        occ = _occlude(rng, h, w)
+        occ = _occlude(rng, mat)
         colour = np.array(CLOTH_COLOURS[list(CLOTH_COLOURS)[rng.integers(len(CLOTH_COLOURS))]], np.float32) / 255
         img[occ] = (colour @ _RGB_TO_LUMA) * style.background_gain if infrared else colour
         mat[occ] = 0
