@@ -256,6 +256,10 @@ def test_local_weights_file_is_loaded_into_both_stems_and_stages(tmp_path):
     assert backbone.stems["visible"][0].weight is not backbone.stems["infrared"][0].weight
     assert torch.equal(backbone.layer4[1].conv2.weight, state["layer4.1.conv2.weight"])
     assert not any(n.startswith(("fc.", "avgpool")) for n, _ in backbone.named_parameters())
+    # files older than BatchNorm's step counter load too
+    torch.save({k: v for k, v in state.items() if "num_batches_tracked" not in k}, tmp_path / "old.pth")
+    old = TwoStreamResNet("resnet18", str(tmp_path / "old.pth"))
+    assert torch.equal(old.layer1[0].bn1.weight, state["layer1.0.bn1.weight"])
 
 
 def test_bad_weights_files_get_clear_errors(tmp_path):
@@ -278,5 +282,6 @@ def test_offline_imagenet_download_explains_the_local_file_option(tmp_path, monk
         raise urllib.error.URLError("no route to host")
 
     monkeypatch.setattr(torch.hub, "download_url_to_file", no_network)
-    with pytest.raises(RuntimeError, match=r"could not fetch the ImageNet weights of resnet18.*model\.weights=/path/to/resnet18-f37072fd\.pth"):
+    expected = r"could not fetch the ImageNet weights of resnet18.*model\.weights=/path/to/resnet18-f37072fd\.pth"
+    with pytest.raises(RuntimeError, match=expected):
         TwoStreamResNet("resnet18", "imagenet")

@@ -146,7 +146,9 @@ class FIENet(nn.Module):
             return getattr(self.backbone, name)
         module = getattr(self, name)
         if module is None:
-            raise ValueError(f"target layer '{name}' is switched off (model.{name}=false); enable it or pick another layer")
+            raise ValueError(
+                f"target layer '{name}' is switched off (model.{name}=false); enable it or pick another layer"
+            )
         return module
 
 

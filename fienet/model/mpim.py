@@ -57,7 +57,9 @@ class MPIM(nn.Module):
                 f"model.mpim_reduction {reduction}), got {groups}"
             )
         self.dilations = dilations
-        self.reduce = nn.Sequential(nn.Conv2d(channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True))
+        self.reduce = nn.Sequential(
+            nn.Conv2d(channels, width, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(inplace=True)
+        )
         self.branches = nn.ModuleList(
             nn.Sequential(
                 nn.Conv2d(width, width, 3, padding=d, dilation=d, groups=groups, bias=False),

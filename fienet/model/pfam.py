@@ -43,7 +43,9 @@ class AggregationStep(nn.Module):
         # Depthwise then pointwise: aligning a 1024-channel map to 2048 channels with a dense 3x3
         # would cost ~19M parameters; this costs ~2M and keeps the spatial mixing.
         self.align = nn.Sequential(
-            nn.Conv2d(source_channels, source_channels, 3, stride=stride, padding=1, groups=source_channels, bias=False),
+            nn.Conv2d(
+                source_channels, source_channels, 3, stride=stride, padding=1, groups=source_channels, bias=False
+            ),
             nn.BatchNorm2d(source_channels),
             nn.ReLU(inplace=True),
             nn.Conv2d(source_channels, target_channels, 1, bias=False),

@@ -97,7 +97,8 @@ def load_pretrained(net: nn.Module, arch: str, weights: str | Path | None) -> No
     else:
         state, source = read_state_dict(weights), str(weights)
     own = net.state_dict()
-    missing = [k for k in own if k not in state]
+    # Files saved before PyTorch 0.4.1 have no BatchNorm step counters; they are not weights.
+    missing = [k for k in own if k not in state and not k.endswith("num_batches_tracked")]
     unexpected = [k for k in state if k not in own]
     wrong_shape = [
         f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
@@ -116,4 +117,4 @@ def load_pretrained(net: nn.Module, arch: str, weights: str | Path | None) -> No
             f"{source}: does not match torchvision's {arch} ({'; '.join(problems)}); "
             f"expected the state dict of torchvision.models.{arch}() as saved by torch.save(model.state_dict(), path)"
         )
-    net.load_state_dict(state)
+    net.load_state_dict(state, strict=False)  # every key was checked above, counters aside
