@@ -1,0 +1,359 @@
+"""What the numbered notebooks share: their parameters, their data and the models they pass on.
+
+Every notebook starts with the same parameters cell (DATASET, DATA_ROOT, CONFIG, DEVICE, SMOKE,
+RUN_DIR) and hands it to :func:`setup`, which resolves it into a :class:`NotebookContext`: the
+config to train with, the device, absolute paths and, on the synthetic data, a dataset generated
+on first use. Notebooks run with the ``notebooks`` folder as working directory, so every
+repo-relative path is resolved from the repository root, never from the working directory.
+
+Smoke mode (``FIENET_SMOKE=1``, what ``make test`` sets) swaps in a tiny synthetic dataset and a
+tiny model and training so that each notebook runs top to bottom in a minute or two on a CPU.
+
+Notebook 02 trains the model that 03 and 04 read; :func:`load_or_train` finds it and, when it
+is missing, says so and trains a short one instead.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from matplotlib.figure import Figure
+from torch import nn
+from torchvision.transforms.v2 import functional as F
+
+from fienet.checkpoint import load_checkpoint
+from fienet.config import Config, apply_overrides, load_config
+from fienet.data import build_dataset
+from fienet.data.io import load_image
+from fienet.data.records import Record
+from fienet.data.synthetic import generate_synthetic
+from fienet.engine import fit, load_trained_model
+from fienet.runtime import select_device
+
+SMOKE_ENV = "FIENET_SMOKE"
+DATASETS = ("synthetic", "sysu", "regdb", "llcm")
+SMOKE_DATA = "runs/smoke/synthetic"  # where smoke mode generates the "tiny" synthetic preset
+# Smoke mode: the tiny preset has 8 training identities (2 held out for validation) of 2 images
+# per camera, so P=4 x K=2 is what a batch can hold; resnet18 from scratch at 64x32 trains a few
+# iterations in seconds on a CPU.
+SMOKE_OVERRIDES: tuple[str, ...] = (
+    "data.dataset=synthetic",
+    "data.synth_preset=tiny",
+    "data.synth_seed=0",
+    "data.height=64",
+    "data.width=32",
+    "data.p=4",
+    "data.k=2",
+    "data.pad=4",
+    "data.val_ids=2",
+    "data.in_memory=true",
+    "data.workers=0",
+    "model.arch=resnet18",
+    "model.weights=null",
+    "train.epochs=2",
+    "train.iters_per_epoch=3",
+    "train.warmup_epochs=0",
+    "train.milestones=[]",
+    "train.eval_every=1",
+    "train.progress=false",
+)
+# The baseline is FIENet with PFAM, MPIM and IGCL switched off (see docs/design.md).
+VARIANTS: dict[str, tuple[str, ...]] = {
+    "fienet": (),
+    "baseline": ("model.pfam=false", "model.mpim=false", "loss.igcl_weight=0"),
+}
+QUICK_EPOCHS = 4  # epochs of the stand-in model trained when notebook 02's checkpoint is missing
+
+
+def smoke_requested() -> bool:
+    """True when the environment asks for smoke mode (``FIENET_SMOKE=1``)."""
+    return os.environ.get(SMOKE_ENV) == "1"
+
+
+def find_repo_root(start: str | Path | None = None) -> Path:
+    """The repository root: the nearest folder holding ``pyproject.toml`` and the ``fienet`` package.
+
+    Searches upwards from ``start`` (default: the working directory), then from this package's
+    own location, so a notebook finds the root whether it runs from ``notebooks/``, the root or
+    elsewhere with an editable install.
+
+    Raises:
+        FileNotFoundError: neither place lies inside a fienet checkout.
+    """
+    starts = [Path(start) if start is not None else Path.cwd(), Path(__file__).resolve().parent]
+    for origin in starts:
+        for folder in (origin.resolve(), *origin.resolve().parents):
+            if (folder / "pyproject.toml").is_file() and (folder / "fienet" / "__init__.py").is_file():
+                return folder
+    raise FileNotFoundError(
+        f"{starts[0]}: no fienet repository above it; expected a folder holding pyproject.toml and "
+        "fienet/__init__.py (run the notebooks from a clone of the repository)"
+    )
+
+
+def resolve_path(path: str | Path, repo: Path) -> Path:
+    """``path`` as an absolute path; relative paths are taken from the repository root."""
+    path = Path(path).expanduser()
+    return path if path.is_absolute() else repo / path
+
+
+@dataclass
+class NotebookContext:
+    """The resolved parameters of a notebook.
+
+    Attributes:
+        repo: repository root.
+        dataset: ``"synthetic"``, ``"sysu"``, ``"regdb"`` or ``"llcm"``.
+        root: absolute dataset folder.
+        cfg: the training config (dataset, root, device and run folder filled in; the run folder
+            is that of the ``"fienet"`` variant).
+        device: where models run.
+        smoke: smoke mode (tiny data, tiny model).
+        run_dir: folder holding one run folder per variant (``fienet``, ``baseline``).
+    """
+
+    repo: Path
+    dataset: str
+    root: Path
+    cfg: Config
+    device: torch.device
+    smoke: bool
+    run_dir: Path
+
+    def describe(self) -> str:
+        """A few lines saying what this notebook runs on."""
+        m, t, d = self.cfg.model, self.cfg.train, self.cfg.data
+        return "\n".join([
+            f"mode      : {'SMOKE (tiny data, tiny model)' if self.smoke else 'full'}",
+            f"dataset   : {self.dataset} at {self.root}",
+            f"device    : {self.device}",
+            f"model     : {m.arch} (weights={m.weights}), PFAM={m.pfam}, MPIM={m.mpim}, input {d.height}x{d.width}",
+            f"training  : {t.epochs} epochs x {t.iters_per_epoch or 'one pass of'} batches of "
+            f"{d.p} ids x {d.k} images x 2 modalities, {t.optimizer} lr={t.lr}",
+            f"run folder: {self.run_dir}",
+        ])
+
+    def variant_config(self, variant: str = "fienet", quick: bool = False) -> Config:
+        """The config of one model variant, with its own run folder under ``run_dir``.
+
+        Args:
+            variant: ``"fienet"`` or ``"baseline"`` (see ``VARIANTS``).
+            quick: a shortened schedule (at most ``QUICK_EPOCHS`` epochs) written to
+                ``<run_dir>/<variant>-quick``, for when notebook 02's model is missing.
+        """
+        if variant not in VARIANTS:
+            raise ValueError(f"unknown model variant '{variant}'; expected one of {list(VARIANTS)}")
+        cfg = apply_overrides(self.cfg, VARIANTS[variant])
+        folder = variant
+        if quick and not self.smoke:
+            # Smoke training is already tiny; otherwise keep the recipe and cut its length.
+            epochs = min(cfg.train.epochs, QUICK_EPOCHS)
+            cfg.train.epochs = epochs
+            cfg.train.warmup_epochs = min(cfg.train.warmup_epochs, 1)
+            cfg.train.milestones = tuple(m for m in cfg.train.milestones if m < epochs)
+            cfg.train.eval_every = min(cfg.train.eval_every, epochs)
+            folder = f"{variant}-quick"
+        cfg.train.out_dir = str(self.run_dir / folder)
+        return cfg
+
+
+def smoke_config(config: str | Path | None, repo: Path) -> Config:
+    """The tiny smoke-mode config: ``config`` (or the defaults) with ``SMOKE_OVERRIDES`` applied."""
+    cfg = load_config(config, SMOKE_OVERRIDES)
+    cfg.data.root = str(repo / SMOKE_DATA)
+    return cfg
+
+
+def ensure_synthetic(root: Path, preset: str, seed: int) -> Path:
+    """Generate the synthetic dataset into ``root`` unless a dataset is already there."""
+    if (root / "exp" / "test_id.txt").is_file():
+        return root
+    print(f"generating the synthetic dataset (preset '{preset}', seed {seed}) into {root} ...")
+    return generate_synthetic(root, preset=preset, seed=seed, workers=max(1, min(4, os.cpu_count() or 1)))
+
+
+def setup(
+    dataset: str = "synthetic",
+    data_root: str | Path = "data/synthetic",
+    config: str | Path = "configs/demo.yaml",
+    device: str = "auto",
+    smoke: bool = False,
+    run_dir: str | Path = "runs/notebooks",
+) -> NotebookContext:
+    """Resolve a notebook's parameters cell; generates the synthetic data when it is missing.
+
+    Args:
+        dataset: ``"synthetic"``, ``"sysu"``, ``"regdb"`` or ``"llcm"``; overrides ``data.dataset``
+            of the config.
+        data_root: dataset folder (relative paths from the repository root); overrides ``data.root``.
+        config: YAML config (relative paths from the repository root).
+        device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        smoke: tiny synthetic data and tiny training, whatever ``dataset`` and ``config`` say.
+        run_dir: where trained models go; smoke runs use ``<run_dir>-smoke`` so that they never
+            stand in for real ones.
+
+    Returns:
+        The :class:`NotebookContext`.
+
+    Raises:
+        ValueError: unknown dataset.
+        FileNotFoundError: missing config file, or a real dataset folder that does not exist.
+    """
+    if dataset not in DATASETS:
+        raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(DATASETS)}")
+    repo = find_repo_root()
+    config_path = resolve_path(config, repo)
+    if not config_path.is_file():
+        raise FileNotFoundError(
+            f"{config_path}: missing; expected a YAML config such as configs/demo.yaml (synthetic data, "
+            "CPU) or configs/sysu.yaml, configs/regdb.yaml, configs/llcm.yaml (real data, GPU)"
+        )
+    run_path = resolve_path(run_dir, repo)
+    if smoke:
+        if dataset != "synthetic":
+            print(f"smoke mode: using the tiny synthetic dataset instead of DATASET='{dataset}'")
+        cfg = smoke_config(config_path, repo)
+        run_path = run_path.with_name(run_path.name + "-smoke")
+    else:
+        cfg = load_config(config_path)
+        cfg.data.dataset = dataset
+        cfg.data.root = str(resolve_path(data_root, repo))
+    cfg.train.device = device
+    root = Path(cfg.data.root)
+    if cfg.data.dataset == "synthetic":
+        ensure_synthetic(root, cfg.data.synth_preset, cfg.data.synth_seed)
+    build_dataset(cfg.data.dataset, root)  # one clear error now if the folder is missing
+    ctx = NotebookContext(repo, cfg.data.dataset, root, cfg, select_device(device), smoke, run_path)
+    ctx.cfg = ctx.variant_config("fienet")
+    return ctx
+
+
+def _same_data(saved: Config, ctx: NotebookContext) -> str | None:
+    """Why a saved run does not fit this notebook's data, or None when it does."""
+    want = (ctx.dataset, str(ctx.root), ctx.cfg.data.height, ctx.cfg.data.width)
+    got = (saved.data.dataset, str(resolve_path(saved.data.root, ctx.repo)), saved.data.height, saved.data.width)
+    if want != got:
+        return f"it was trained on {got[0]} at {got[1]} with {got[2]}x{got[3]} inputs, not {want[0]} at {want[1]} with {want[2]}x{want[3]}"
+    return None
+
+
+def find_checkpoint(ctx: NotebookContext, variant: str = "fienet") -> Path | None:
+    """The best checkpoint of ``variant`` trained on this notebook's data, or None (with a reason printed).
+
+    Looks in ``<run_dir>/<variant>/best.pt`` (written by notebook 02 or ``fienet train`` with that
+    ``out_dir``), then in ``<run_dir>/<variant>-quick/best.pt`` (a short stand-in trained by
+    :func:`load_or_train`).
+    """
+    for folder in (variant, f"{variant}-quick"):
+        path = ctx.run_dir / folder / "best.pt"
+        if not path.is_file():
+            print(f"no checkpoint at {path}")
+            continue
+        mismatch = _same_data(Config.from_dict(load_checkpoint(path)["config"]), ctx)
+        if mismatch:
+            print(f"ignoring {path}: {mismatch}")
+            continue
+        return path
+    return None
+
+
+def load_or_train(ctx: NotebookContext, variant: str = "fienet") -> tuple[nn.Module, Config, Path]:
+    """The trained ``variant`` model, in eval mode on ``ctx.device``; trains a short one when missing.
+
+    Args:
+        ctx: the notebook's context.
+        variant: ``"fienet"`` or ``"baseline"``.
+
+    Returns:
+        ``(model, config it was trained with, checkpoint path)``.
+    """
+    path = find_checkpoint(ctx, variant)
+    if path is None:
+        cfg = ctx.variant_config(variant, quick=True)
+        print(
+            f"training a short {variant} model now ({cfg.train.epochs} epochs) into {cfg.train.out_dir}; "
+            "run notebook 02 for the real one"
+        )
+        fit(cfg)
+        path = Path(cfg.train.out_dir) / "best.pt"
+    model, cfg = load_trained_model(path, ctx.device)
+    print(f"{variant}: loaded {path}")
+    return model, cfg, path
+
+
+def load_images(records: Sequence[Record], height: int, width: int) -> np.ndarray:
+    """Decode images at one size, for statistics and figures.
+
+    Args:
+        records: N images.
+        height, width: size after (antialiased) resizing.
+
+    Returns:
+        (N, height, width, 3) uint8 array, row i for ``records[i]``.
+    """
+    out = np.empty((len(records), height, width, 3), dtype=np.uint8)
+    for i, r in enumerate(records):
+        image = F.resize(load_image(r.path), [height, width], antialias=True)  # (3, H, W) uint8
+        out[i] = image.permute(1, 2, 0).numpy()  # (H, W, 3)
+    return out
+
+
+def folder_tree(root: str | Path, depth: int = 2, max_entries: int = 3) -> str:
+    """A dataset's folder tree as text: every top-level entry, deeper folders cut to their first entries.
+
+    Args:
+        root: folder to describe.
+        depth: levels below ``root`` to list.
+        max_entries: entries listed per folder below the top level (sorted by name); the rest
+            is counted. The top level is listed in full: that is where layouts differ.
+    """
+    root = Path(root)
+    if not root.is_dir():
+        raise FileNotFoundError(f"{root}: missing; expected a dataset folder")
+    lines = [f"{root}/"]
+
+    def walk(folder: Path, prefix: str, level: int) -> None:
+        entries = sorted(folder.iterdir(), key=lambda p: p.name)
+        shown = len(entries) if level == 1 else max_entries
+        for entry in entries[:shown]:
+            is_dir = entry.is_dir()
+            size = f"  ({sum(1 for _ in entry.iterdir())} entries)" if is_dir else ""
+            lines.append(f"{prefix}{entry.name}{'/' if is_dir else ''}{size}")
+            if is_dir and level < depth:
+                walk(entry, prefix + "    ", level + 1)
+        if len(entries) > shown:
+            lines.append(f"{prefix}... {len(entries) - shown} more")
+
+    walk(root, "    ", 1)
+    return "\n".join(lines)
+
+
+def ranked_lists_figure(
+    distmat: np.ndarray, query: Sequence[Record], gallery: Sequence[Record], rows: Sequence[int], k: int = 10
+) -> Figure:
+    """Ranked lists of some queries of one split, captioned with identity and camera.
+
+    Args:
+        distmat: (Q, G) distances of the split.
+        query: the Q query records; gallery: the G gallery records.
+        rows: indices of the queries to show.
+        k: gallery images per row.
+    """
+    from fienet import plots  # plots pulls in seaborn; only figures need it
+
+    rows = list(rows)
+    g_pids = np.array([r.pid for r in gallery])
+    order = np.argsort(distmat[rows], axis=1)[:, :k]  # (n, k)
+    return plots.ranked_lists(
+        [query[i].path for i in rows],
+        [[gallery[j].path for j in ranked] for ranked in order],
+        [g_pids[ranked] == query[i].pid for i, ranked in zip(rows, order)],
+        k=k,
+        titles=[[f"id {gallery[j].pid} cam {gallery[j].camid}" for j in ranked] for ranked in order],
+        query_titles=[f"query id {query[i].pid} cam {query[i].camid}" for i in rows],
+    )
