@@ -1,0 +1,274 @@
+"""Where a CAM looks, measured on the synthetic data's part masks.
+
+Synthetic look-alikes share every colour and body shape and differ only in one or two
+*distinguishing parts* (hair style, sleeves, top pattern, trousers/skirt, shoes, accessory), so a
+network that tells them apart must use those parts. The share of CAM energy (the sum of map
+values) that falls inside the person and inside those parts says whether it does; the area the
+same regions cover is the share a uniform map would get, the chance level to compare against.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from PIL import Image
+from torch import Tensor
+from tqdm import tqdm
+
+from fienet.data.io import load_image
+from fienet.data.records import MODALITIES, Record
+from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
+from fienet.data.synthetic.identities import FINE_PARTS
+from fienet.data.synthetic.layout import IDENTITY_TABLE
+from fienet.data.synthetic.parts import PART_NAMES
+from fienet.data.transforms import test_transform
+from fienet.explain.cam import CamExplainer
+from fienet.explain.targets import SimilarityTarget
+from fienet.explain.wrapper import eval_mode
+from fienet.model.fienet import FIENet
+
+REFERENCES: tuple[str, ...] = ("cross-modal", "same-modality")
+SHARE_COLUMNS: tuple[str, ...] = ("similarity", "person", "person_area", "parts", "parts_area")
+
+
+def cam_energy_shares(cam: np.ndarray, mask: np.ndarray, distinguishing_labels: Iterable[int]) -> dict[str, Any]:
+    """Share of a CAM's energy inside the person and inside given part labels.
+
+    A uniform map gives the area fractions: ``cam_energy_shares(np.ones(mask.shape), mask, labels)``
+    is the chance level.
+
+    Args:
+        cam: (H, W) non-negative map.
+        mask: (H, W) integer part labels (``PART_LABELS``: 0 background, 1 head .. 7 pattern).
+        distinguishing_labels: part labels to measure (not 0), e.g. an identity's distinguishing
+            parts mapped through ``PART_LABELS``.
+
+    Returns:
+        ``{"person": share where mask > 0, "parts": share in the labels' union, "per_part":
+        {part name: share}}``, shares in [0, 1]. ``parts`` is NaN without labels (nothing to
+        look for); every share is NaN when the map is all zero (nowhere to look).
+    """
+    cam = np.asarray(cam, dtype=np.float64)
+    mask = np.asarray(mask)
+    labels = sorted(set(int(label) for label in distinguishing_labels))
+    if cam.ndim != 2 or cam.shape != mask.shape:
+        raise ValueError(f"cam {cam.shape} and mask {mask.shape} must be (H, W) maps of the same size")
+    if not np.isfinite(cam).all() or cam.min() < 0:
+        raise ValueError("cam must be finite and non-negative (a CAM in [0, 1])")
+    if not np.issubdtype(mask.dtype, np.integer) or mask.min() < 0 or mask.max() >= len(PART_NAMES):
+        raise ValueError(f"mask must hold integer part labels 0..{len(PART_NAMES) - 1} (PART_LABELS)")
+    if any(not 0 < label < len(PART_NAMES) for label in labels):
+        raise ValueError(f"distinguishing_labels {labels}: expected part labels 1..{len(PART_NAMES) - 1}")
+    energy = np.bincount(mask.ravel(), weights=cam.ravel(), minlength=len(PART_NAMES))  # (num labels,)
+    total = energy.sum()
+    if total == 0:
+        return {"person": math.nan, "parts": math.nan, "per_part": {PART_NAMES[i]: math.nan for i in labels}}
+    return {
+        "person": float(energy[1:].sum() / total),
+        "parts": float(energy[labels].sum() / total) if labels else math.nan,
+        "per_part": {PART_NAMES[i]: float(energy[i] / total) for i in labels},
+    }
+
+
+def attention_on_parts(
+    model: FIENet,
+    root: str | Path,
+    records: Sequence[Record],
+    height: int,
+    width: int,
+    device: torch.device | str = "cpu",
+    layer: str = "mpim",
+    method: str = "gradcam",
+    reference: str = "cross-modal",
+    batch_size: int = 16,
+    progress: bool = False,
+) -> pd.DataFrame:
+    """CAM energy on the person and on the distinguishing parts, per image of a synthetic set.
+
+    Each image is explained by the cosine similarity of its embedding to a reference taken from
+    *other* images of its identity among ``records``:
+
+    - ``"cross-modal"`` (default): the mean embedding of the identity in the other modality. This
+      is the question cross-modal retrieval asks (what makes this infrared image match this
+      person's visible images), so it needs both modalities of every identity in ``records``.
+    - ``"same-modality"``: the mean embedding of the identity's other images of the same modality.
+
+    The image's own embedding is not offered: the cosine to itself is at its maximum and has a
+    zero gradient, so every gradient-based map would be empty. Masks are resized (nearest) to
+    the CAM size, ``height`` x ``width``, as the images are. Run the same call on FIENet and on
+    the baseline to compare them on the same images; :func:`attention_summary` averages.
+
+    Args:
+        model: FIENet (or the baseline), on ``device``.
+        root: root of a dataset written by ``generate_synthetic`` (masks and identities.csv).
+        records: images to explain, e.g. query + gallery of the test split.
+        height, width: network input size.
+        device: device of the model and of the images.
+        layer, method: see :class:`~fienet.explain.cam.CamExplainer`.
+        reference: one of ``REFERENCES``.
+        batch_size: images per forward/backward pass.
+        progress: show a progress bar.
+
+    Returns:
+        One row per record, in order: ``path``, ``pid``, ``camid``, ``modality``,
+        ``distinguishing_parts`` (";"-joined names), ``similarity`` (the explained score),
+        ``person``, ``parts`` (energy shares), ``person_area``, ``parts_area`` (chance levels)
+        and ``part_<name>`` for each fine part (NaN where it does not distinguish the identity).
+    """
+    if reference not in REFERENCES:
+        raise ValueError(f"unknown reference '{reference}'; expected one of {REFERENCES}")
+    if not records:
+        raise ValueError("records is empty; expected the synthetic images to explain")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    device = torch.device(device)
+    _check_device(model, device)
+    labels = _distinguishing_labels(root, {r.pid for r in records})
+    transform = test_transform(height, width)
+
+    def batches(indices: np.ndarray) -> Iterable[tuple[np.ndarray, Tensor]]:
+        for start in range(0, len(indices), batch_size):
+            chunk = indices[start:start + batch_size]
+            images = torch.stack([transform(load_image(records[i].path)) for i in chunk])  # (b, 3, H, W)
+            yield chunk, images.to(device)
+
+    by_modality = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
+    embeddings = torch.empty(len(records), model.feature_dim, device=device)  # (N, D)
+    with torch.no_grad(), eval_mode(model):
+        for modality, indices in by_modality.items():
+            for chunk, images in batches(indices):
+                embeddings[torch.as_tensor(chunk, device=device)] = model.embed(images, modality)
+    references = _references(embeddings, records, reference)  # (N, D)
+
+    cams = np.empty((len(records), height, width), dtype=np.float32)  # (N, H, W)
+    bar = tqdm(total=len(records), desc=f"CAMs ({method} at {layer})", disable=not progress)
+    for modality, indices in by_modality.items():
+        if len(indices) == 0:
+            continue
+        with CamExplainer(model, modality, layer, method) as explainer:
+            for chunk, images in batches(indices):
+                cams[chunk] = explainer(images, [SimilarityTarget(references[i]) for i in chunk])
+                bar.update(len(chunk))
+    bar.close()
+
+    similarity = torch.nn.functional.cosine_similarity(embeddings, references, dim=1).cpu().numpy()  # (N,)
+    rows = []
+    for i, record in enumerate(records):
+        mask = _resized_mask(root, record.path, height, width)
+        shares = cam_energy_shares(cams[i], mask, labels[record.pid].values())
+        chance = cam_energy_shares(np.ones(mask.shape), mask, labels[record.pid].values())
+        rows.append({
+            "path": record.path, "pid": record.pid, "camid": record.camid, "modality": record.modality,
+            "distinguishing_parts": ";".join(labels[record.pid]), "similarity": float(similarity[i]),
+            "person": shares["person"], "parts": shares["parts"],
+            "person_area": chance["person"], "parts_area": chance["parts"],
+            **{f"part_{name}": shares["per_part"].get(name, math.nan) for name in FINE_PARTS},
+        })  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def attention_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Mean shares and chance levels of an :func:`attention_on_parts` table.
+
+    Means run over the images whose map is not empty (``person`` defined); ``parts`` and
+    ``parts_area`` over those whose identity has distinguishing parts. ``*_lift`` = mean share /
+    mean area: 1 is uniform attention, above 1 the map favours the region.
+
+    Returns:
+        One row per modality present, then ``"all"``; columns ``images``, ``empty_maps``,
+        ``images_with_parts``, the means of ``similarity``, ``person``, ``person_area``,
+        ``parts``, ``parts_area``, and ``person_lift``, ``parts_lift``.
+    """
+    missing = {"modality", *SHARE_COLUMNS} - set(table.columns)
+    if missing:
+        raise ValueError(f"table lacks column(s) {sorted(missing)}; expected an attention_on_parts table")
+    groups = [(m, table[table["modality"] == m]) for m in MODALITIES if (table["modality"] == m).any()]
+    rows = {}
+    for name, part in [*groups, ("all", table)]:
+        valid = part[part["person"].notna()]
+        row = {"images": len(part), "empty_maps": len(part) - len(valid),
+               "images_with_parts": int(valid["parts"].notna().sum()), **valid[list(SHARE_COLUMNS)].mean()}
+        row["person_lift"] = row["person"] / row["person_area"]
+        row["parts_lift"] = row["parts"] / row["parts_area"]
+        rows[name] = row
+    return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def _check_device(model: FIENet, device: torch.device) -> None:
+    model_device = next(model.parameters()).device
+    if model_device.type != device.type or (device.index is not None and device.index != model_device.index):
+        raise ValueError(f"model is on {model_device} but device={device}; move it with model.to(device) first")
+
+
+def _distinguishing_labels(root: str | Path, pids: set[int]) -> dict[int, dict[str, int]]:
+    """``{pid: {part name: mask label}}`` from the identity table, for the given pids."""
+    table = load_identity_table(root).set_index("pid")["distinguishing_parts"]
+    absent = sorted(pids - set(table.index))
+    if absent:
+        raise ValueError(
+            f"{Path(root) / IDENTITY_TABLE}: no row for pid(s) {absent[:10]}; expected records of this "
+            "synthetic dataset"
+        )
+    out = {}
+    for pid in pids:
+        unknown = [name for name in table[pid] if name not in PART_LABELS]
+        if unknown:
+            raise ValueError(
+                f"{Path(root) / IDENTITY_TABLE}: pid {pid} names unknown part(s) {unknown}; expected names of "
+                f"{tuple(PART_LABELS)}"
+            )
+        out[pid] = {name: PART_LABELS[name] for name in table[pid]}
+    return out
+
+
+def _references(embeddings: Tensor, records: Sequence[Record], reference: str) -> Tensor:
+    """Reference embedding of every record, as mean embeddings of other images of its identity.
+
+    Args:
+        embeddings: (N, D), row i for ``records[i]``.
+
+    Returns:
+        (N, D) references (means of unit vectors; SimilarityTarget normalises them).
+    """
+    pids, pid_index = np.unique([r.pid for r in records], return_inverse=True)
+    # (identity, modality) groups; the modality's position in MODALITIES is only an array index
+    side = torch.as_tensor([MODALITIES.index(r.modality) for r in records], device=embeddings.device)  # (N,)
+    group = torch.as_tensor(pid_index, device=embeddings.device) * len(MODALITIES) + side  # (N,)
+    n_groups = len(pids) * len(MODALITIES)
+    sums = torch.zeros(n_groups, embeddings.shape[1], device=embeddings.device).index_add_(0, group, embeddings)
+    counts = torch.bincount(group, minlength=n_groups).float()  # (G,)
+    if reference == "cross-modal":
+        source = group - side + (1 - side)  # the same identity's other-modality group
+        lacking = counts[source] == 0
+        if lacking.any():
+            i = int(lacking.nonzero()[0])
+            other = MODALITIES[1 - int(side[i])]
+            raise ValueError(
+                f"no {other} image of identity {records[i].pid} among the records; the cross-modal reference "
+                "needs both modalities of every identity (pass query and gallery together)"
+            )
+        return sums[source] / counts[source, None]
+    lacking = counts[group] < 2
+    if lacking.any():
+        i = int(lacking.nonzero()[0])
+        raise ValueError(
+            f"{records[i].path}: the only {records[i].modality} image of identity {records[i].pid} among the records; "
+            "the same-modality reference needs at least two images per identity and modality"
+        )
+    return (sums[group] - embeddings) / (counts[group, None] - 1)  # leave the image itself out
+
+
+def _resized_mask(root: str | Path, image_path: str, height: int, width: int) -> np.ndarray:
+    """(height, width) uint8 part labels, resized like the image (nearest: labels do not blend)."""
+    mask = load_part_mask(root, image_path)  # (H0, W0)
+    if mask.shape == (height, width):
+        return mask
+    return np.asarray(Image.fromarray(mask).resize((width, height), Image.NEAREST))
+
+
+__all__ = ["REFERENCES", "attention_on_parts", "attention_summary", "cam_energy_shares"]
