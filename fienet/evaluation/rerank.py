@@ -35,12 +35,18 @@ def original_distance(feats: np.ndarray) -> np.ndarray:
         makes the Gaussian weights ``exp(-d)`` comparable across images.
     """
     sq = (feats * feats).sum(axis=1)  # (N,)
-    dist = sq[:, None] + sq[None, :] - 2.0 * (feats @ feats.T)  # (N, N)
+    # |a|^2 + |b|^2 - 2 a.b, built in place: the (N, N) float64 temporaries are the largest
+    # arrays of the whole re-ranking.
+    dist = feats @ feats.T  # (N, N)
+    dist *= -2.0
+    dist += sq[:, None]
+    dist += sq[None, :]
     np.maximum(dist, 0.0, out=dist)
     # An image's distance to itself is exactly zero; rounding must not make it otherwise.
     np.fill_diagonal(dist, 0.0)
     row_max = dist.max(axis=1, keepdims=True)  # (N, 1)
-    return (dist / np.maximum(row_max, 1e-12)).astype(np.float32)
+    dist /= np.maximum(row_max, 1e-12)
+    return dist.astype(np.float32)
 
 
 def reciprocal_mask(ranking: np.ndarray, k: int) -> np.ndarray:
