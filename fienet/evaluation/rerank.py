@@ -8,9 +8,9 @@ neighbours (local query expansion), and compares query and gallery by the Jaccar
 of their vectors. The final distance mixes it with the original one:
 ``(1 - lambda) * jaccard + lambda * original``.
 
-Here every step is a whole-array operation: neighbour sets are boolean N x N masks, the
-expansion test gathers all (image, candidate) pairs at once, and the Jaccard distance sums
-over an inverted index of the gallery vectors, as the sparse vectors suggest.
+No step loops over images: neighbour sets are boolean N x N masks, the expansion test
+gathers all (image, candidate) pairs at once, and the Jaccard distance sums over an inverted
+index of the gallery vectors, a few hundred query rows at a time.
 """
 
 from __future__ import annotations
