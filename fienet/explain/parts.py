@@ -126,6 +126,9 @@ def attention_on_parts(
         raise ValueError("records is empty; expected the synthetic images to explain")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    strange = next((r for r in records if r.modality not in MODALITIES), None)
+    if strange is not None:
+        raise ValueError(f"{strange.path}: modality {strange.modality!r}; expected one of {MODALITIES}")
     device = torch.device(device)
     _check_device(model, device)
     labels = _distinguishing_labels(root, {r.pid for r in records})
