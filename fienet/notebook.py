@@ -303,14 +303,15 @@ def load_images(records: Sequence[Record], height: int, width: int) -> np.ndarra
     return out
 
 
-def folder_tree(root: str | Path, depth: int = 2, max_entries: int = 3) -> str:
-    """A dataset's folder tree as text: every top-level entry, deeper folders cut to their first entries.
+def folder_tree(root: str | Path, depth: int = 2, max_entries: int = 3, top_entries: int | None = None) -> str:
+    """A dataset's folder tree as text, each folder cut to its first entries with a count of the rest.
 
     Args:
         root: folder to describe.
         depth: levels below ``root`` to list.
-        max_entries: entries listed per folder below the top level (sorted by name); the rest
-            is counted. The top level is listed in full: that is where layouts differ.
+        max_entries: entries listed per folder below the top level (sorted by name).
+        top_entries: entries listed directly under ``root``; None lists them all, since the top
+            level is where dataset layouts differ.
     """
     root = Path(root)
     if not root.is_dir():
@@ -319,7 +320,7 @@ def folder_tree(root: str | Path, depth: int = 2, max_entries: int = 3) -> str:
 
     def walk(folder: Path, prefix: str, level: int) -> None:
         entries = sorted(folder.iterdir(), key=lambda p: p.name)
-        shown = len(entries) if level == 1 else max_entries
+        shown = max_entries if level > 1 else (len(entries) if top_entries is None else top_entries)
         for entry in entries[:shown]:
             is_dir = entry.is_dir()
             size = f"  ({sum(1 for _ in entry.iterdir())} entries)" if is_dir else ""
