@@ -131,7 +131,11 @@ def attention_on_parts(
         raise ValueError(f"{strange.path}: modality {strange.modality!r}; expected one of {MODALITIES}")
     device = torch.device(device)
     _check_device(model, device)
+    by_modality = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
+    # Everything that can be wrong on disk or in the arguments fails here, before any CAM is computed.
+    explainers = {m: CamExplainer(model, m, layer, method) for m, indices in by_modality.items() if len(indices)}
     labels = _distinguishing_labels(root, {r.pid for r in records})
+    masks = np.stack([_resized_mask(root, r.path, height, width) for r in records])  # (N, H, W)
     transform = test_transform(height, width)
 
     def batches(indices: np.ndarray) -> Iterable[tuple[np.ndarray, Tensor]]:
@@ -140,7 +144,6 @@ def attention_on_parts(
             images = torch.stack([transform(load_image(records[i].path)) for i in chunk])  # (b, 3, H, W)
             yield chunk, images.to(device)
 
-    by_modality = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
     embeddings = torch.empty(len(records), model.feature_dim, device=device)  # (N, D)
     with torch.no_grad(), eval_mode(model):
         for modality, indices in by_modality.items():
@@ -150,11 +153,9 @@ def attention_on_parts(
 
     cams = np.empty((len(records), height, width), dtype=np.float32)  # (N, H, W)
     bar = tqdm(total=len(records), desc=f"CAMs ({method} at {layer})", disable=not progress)
-    for modality, indices in by_modality.items():
-        if len(indices) == 0:
-            continue
-        with CamExplainer(model, modality, layer, method) as explainer:
-            for chunk, images in batches(indices):
+    for modality, explainer in explainers.items():
+        with explainer:
+            for chunk, images in batches(by_modality[modality]):
                 cams[chunk] = explainer(images, [SimilarityTarget(references[i]) for i in chunk])
                 bar.update(len(chunk))
     bar.close()
@@ -162,9 +163,8 @@ def attention_on_parts(
     similarity = torch.nn.functional.cosine_similarity(embeddings, references, dim=1).cpu().numpy()  # (N,)
     rows = []
     for i, record in enumerate(records):
-        mask = _resized_mask(root, record.path, height, width)
-        shares = cam_energy_shares(cams[i], mask, labels[record.pid].values())
-        chance = cam_energy_shares(np.ones(mask.shape), mask, labels[record.pid].values())
+        shares = cam_energy_shares(cams[i], masks[i], labels[record.pid].values())
+        chance = cam_energy_shares(np.ones(masks[i].shape), masks[i], labels[record.pid].values())
         rows.append({
             "path": record.path, "pid": record.pid, "camid": record.camid, "modality": record.modality,
             "distinguishing_parts": ";".join(labels[record.pid]), "similarity": float(similarity[i]),
