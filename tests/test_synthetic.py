@@ -188,9 +188,11 @@ def test_colour_is_modality_specific_and_thermal_is_hidden_from_visible() -> Non
     recoloured = dataclasses.replace(p, top_colour=other_colour)
     warmer = dataclasses.replace(p, thermal_top=1.0 - p.thermal_top)
     for cam in (1, 3):
-        same_ir = cam == 3
-        assert np.array_equal(render_image(p, cam, 1, cfg, 0)[0], render_image(recoloured, cam, 1, cfg, 0)[0]) == same_ir
-        assert np.array_equal(render_image(p, cam, 1, cfg, 0)[0], render_image(warmer, cam, 1, cfg, 0)[0]) != same_ir
+        image = render_image(p, cam, 1, cfg, 0)[0]
+        infrared = cam == 3
+        # at mix 0 a new colour changes only the visible image, a new thermal value only the infrared one
+        assert np.array_equal(image, render_image(recoloured, cam, 1, cfg, 0)[0]) == infrared
+        assert np.array_equal(image, render_image(warmer, cam, 1, cfg, 0)[0]) != infrared
 
 
 def test_rerun_on_the_same_dataset_is_a_no_op_and_foreign_folders_are_refused(tiny: Path, tmp_path: Path) -> None:

@@ -163,10 +163,12 @@ def draw_materials(p: Identity, view: View, height: int, width: int) -> np.ndarr
     if view.facing == "side":
         hw = 0.072 * b  # half the torso's depth seen from the side
         s = view.stride
-        _legs(c, p, [((-0.045 * b, 0.01), (s - 0.03, s + 0.03)), ((-0.01, 0.045 * b), (-s - 0.03, -s + 0.03))], hw)
+        legs = [((-0.045 * b, 0.01), (s - 0.03, s + 0.03)), ((-0.01, 0.045 * b), (-s - 0.03, -s + 0.03))]
+        _legs(c, p, legs, hw)
         if p.accessory == "backpack":
             c.rect(-hw - 0.065, 0.17, -hw + 0.01, 0.46, ACCESSORY)
-        c.poly([(-hw, 0.165), (-hw + 0.02, 0.14), (hw - 0.01, 0.14), (hw, 0.165), (hw * 0.9, 0.5), (-hw * 0.9, 0.5)], TOP)
+        c.poly([(-hw, 0.165), (-hw + 0.02, 0.14), (hw - 0.01, 0.14), (hw, 0.165), (0.9 * hw, 0.5), (-0.9 * hw, 0.5)],
+               TOP)
         _head(c, p, "side")
         _arm(c, p, -0.028, 0.022)
         c.logo(p.logo_shape, 0.03, 0.7)
@@ -174,9 +176,11 @@ def draw_materials(p: Identity, view: View, height: int, width: int) -> np.ndarr
             c.rect(-0.03, 0.45, 0.05, 0.58, ACCESSORY)
     else:
         hw = 0.115 * b  # half the shoulder width
-        legs = [((-0.85 * hw, -0.006), (-0.6 * hw - 0.035, -0.015)), ((0.006, 0.85 * hw), (0.015, 0.6 * hw + 0.035))]
+        legs = [((-0.85 * hw, -0.006), (-0.6 * hw - 0.035, -0.015)),
+                ((0.006, 0.85 * hw), (0.015, 0.6 * hw + 0.035))]
         _legs(c, p, legs, 0.85 * hw)
-        c.poly([(-hw, 0.165), (-hw + 0.025, 0.14), (hw - 0.025, 0.14), (hw, 0.165), (0.85 * hw, 0.5), (-0.85 * hw, 0.5)], TOP)
+        c.poly([(-hw, 0.165), (-hw + 0.025, 0.14), (hw - 0.025, 0.14), (hw, 0.165), (0.85 * hw, 0.5),
+                (-0.85 * hw, 0.5)], TOP)
         _arm(c, p, -hw - 0.048 * b, -hw + 0.003)
         _arm(c, p, hw - 0.003, hw + 0.048 * b)
         _head(c, p, view.facing)

@@ -18,9 +18,8 @@ from fienet.data.synthetic.background import draw_background
 from fienet.data.synthetic.cameras import CAMERAS, CameraStyle
 from fienet.data.synthetic.config import SynthConfig
 from fienet.data.synthetic.figure import View, draw_materials
-from fienet.data.synthetic.identities import (CLOTH_COLOURS, HAIR_COLOURS, SKIN_TONES, Identity,
-                                              luminance)
-from fienet.data.synthetic.parts import MATERIAL_PART, N_MATERIALS, PATTERN
+from fienet.data.synthetic.identities import CLOTH_COLOURS, HAIR_COLOURS, SKIN_TONES, Identity
+from fienet.data.synthetic.parts import MATERIAL_PART, N_MATERIALS
 
 _EYE_RGB = (30, 24, 24)
 _RGB_TO_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
@@ -127,15 +126,15 @@ def _blur(x: np.ndarray, sigma: float) -> np.ndarray:
     return x
 
 
-@functools.lru_cache(maxsize=1)
-def _noise_bank() -> np.ndarray:
-    """A fixed bank of standard normal samples; images take random windows of it.
+@functools.lru_cache(maxsize=4)
+def _noise_bank(size: int) -> np.ndarray:
+    """A fixed bank of ``size`` standard normal samples; images take random windows of it.
 
     Drawing fresh normals costs more than the rest of the image, and the noise only has to
     look like sensor noise, so a window at a random offset (from the image's generator) keeps
     every image reproducible at the cost of a slice.
     """
-    return np.random.default_rng(np.random.SeedSequence(0x5E115)).standard_normal(1 << 18, dtype=np.float32)
+    return np.random.default_rng(np.random.SeedSequence(0x5E115)).standard_normal(size, dtype=np.float32)
 
 
 def render_image(p: Identity, camid: int, index: int, cfg: SynthConfig, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -173,12 +172,12 @@ def render_image(p: Identity, camid: int, index: int, cfg: SynthConfig, seed: in
     shade = (1.0 - 0.3 * np.minimum(x * x, 1.0))[None, :, None]  # (1, W, 1)
     person = np.take(table.astype(np.float32), mat, axis=0) * shade  # (H, W, C)
     img = np.where((mat > 0)[..., None], person, scene)
-    if rng.random() < cfg.occlusion_prob:
+    if rng.random() < min(cfg.occlusion_prob * style.occlusion, 1.0):
         occ = _occlude(rng, mat)
         colour = np.array(CLOTH_COLOURS[list(CLOTH_COLOURS)[rng.integers(len(CLOTH_COLOURS))]], np.float32) / 255
         img[occ] = (colour @ _RGB_TO_LUMA) * style.background_gain if infrared else colour
         mat[occ] = 0
-    sigma = rng.uniform(0.0, cfg.blur_max)
+    sigma = rng.uniform(0.0, cfg.blur_max * style.blur)
     if sigma > 0.05:
         img = _blur(img, sigma)
     # Camera brightness with a soft vertical light gradient; a visible camera's white balance.
@@ -186,9 +185,9 @@ def render_image(p: Identity, camid: int, index: int, cfg: SynthConfig, seed: in
     ramp = gain * (1.0 + rng.uniform(-0.15, 0.15) * np.linspace(-1.0, 1.0, h, dtype=np.float32))
     img = img * ramp[:, None, None] * (1.0 if infrared else np.array(style.cast, np.float32))
     if cfg.noise_std > 0:
-        bank = _noise_bank()
+        bank = _noise_bank(max(1 << 18, 8 * img.size))
         offset = int(rng.integers(0, bank.size - img.size))
-        img = img + cfg.noise_std * bank[offset:offset + img.size].reshape(img.shape)
+        img = img + (cfg.noise_std * style.noise) * bank[offset:offset + img.size].reshape(img.shape)
     out = np.clip(img * 255.0 + 0.5, 0, 255).astype(np.uint8)
     if infrared:
         out = np.repeat(out, 3, axis=2)  # SYSU-MM01 stores infrared as 3 equal channels
