@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
@@ -242,48 +242,74 @@ def _same_data(saved: Config, ctx: NotebookContext) -> str | None:
     return None
 
 
-def find_checkpoint(ctx: NotebookContext, variant: str = "fienet") -> Path | None:
+def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool = False) -> Path | None:
     """The best checkpoint of ``variant`` trained on this notebook's data, or None (with a reason printed).
-
-    Looks in ``<run_dir>/<variant>/best.pt`` (written by notebook 02 or ``fienet train`` with that
-    ``out_dir``), then in ``<run_dir>/<variant>-quick/best.pt`` (a short stand-in trained by
-    :func:`load_or_train`).
-    """
-    for folder in (variant, f"{variant}-quick"):
-        path = ctx.run_dir / folder / "best.pt"
-        if not path.is_file():
-            print(f"no checkpoint at {path}")
-            continue
-        mismatch = _same_data(Config.from_dict(load_checkpoint(path)["config"]), ctx)
-        if mismatch:
-            print(f"ignoring {path}: {mismatch}")
-            continue
-        return path
-    return None
-
-
-def load_or_train(ctx: NotebookContext, variant: str = "fienet") -> tuple[nn.Module, Config, Path]:
-    """The trained ``variant`` model, in eval mode on ``ctx.device``; trains a short one when missing.
 
     Args:
         ctx: the notebook's context.
         variant: ``"fienet"`` or ``"baseline"``.
+        quick: look for the short stand-in (``<run_dir>/<variant>-quick/best.pt``, trained by
+            :func:`load_or_train`) instead of the full model (``<run_dir>/<variant>/best.pt``,
+            written by notebook 02 or ``fienet train`` with that ``out_dir``).
+    """
+    path = Path(ctx.variant_config(variant, quick).train.out_dir) / "best.pt"
+    if not path.is_file():
+        print(f"no checkpoint at {path}")
+        return None
+    mismatch = _same_data(Config.from_dict(load_checkpoint(path)["config"]), ctx)
+    if mismatch:
+        print(f"ignoring {path}: {mismatch}")
+        return None
+    return path
+
+
+class TrainedModel(NamedTuple):
+    """A trained model read back from its run folder.
+
+    Attributes:
+        model: the network in eval mode on the notebook's device.
+        cfg: the config it was trained with.
+        path: its checkpoint.
+        quick: True for a short stand-in trained by :func:`load_or_train`.
+    """
+
+    model: nn.Module
+    cfg: Config
+    path: Path
+    quick: bool
+
+
+def load_or_train(ctx: NotebookContext, variant: str = "fienet", quick: bool | None = None) -> TrainedModel:
+    """The trained ``variant`` model; trains it when its checkpoint is missing (and says so).
+
+    Args:
+        ctx: the notebook's context.
+        variant: ``"fienet"`` or ``"baseline"``.
+        quick: None takes the full model when there is one, else a short stand-in (trained now
+            if needed); False and True ask for the full recipe or the short one, training it if
+            missing. Comparing two variants is only fair with the same schedule: pass the first
+            one's ``quick`` when loading the second.
 
     Returns:
-        ``(model, config it was trained with, checkpoint path)``.
+        :class:`TrainedModel`.
     """
-    path = find_checkpoint(ctx, variant)
+    path = None
+    if ctx.smoke:
+        quick = False  # smoke training is tiny already: one recipe, one folder
+    if quick is None:
+        path = find_checkpoint(ctx, variant, quick=False)
+        quick = path is None
     if path is None:
-        cfg = ctx.variant_config(variant, quick=True)
-        print(
-            f"training a short {variant} model now ({cfg.train.epochs} epochs) into {cfg.train.out_dir}; "
-            "run notebook 02 for the real one"
-        )
+        path = find_checkpoint(ctx, variant, quick)
+    if path is None:
+        cfg = ctx.variant_config(variant, quick)
+        recipe = "smoke-sized" if ctx.smoke else ("a short stand-in" if quick else "the full recipe")
+        print(f"training {variant} now, {recipe} ({cfg.train.epochs} epochs), into {cfg.train.out_dir}")
         fit(cfg)
         path = Path(cfg.train.out_dir) / "best.pt"
     model, cfg = load_trained_model(path, ctx.device)
     print(f"{variant}: loaded {path}")
-    return model, cfg, path
+    return TrainedModel(model, cfg, path, quick)
 
 
 def load_images(records: Sequence[Record], height: int, width: int) -> np.ndarray:
