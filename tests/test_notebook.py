@@ -1,0 +1,148 @@
+"""The notebooks' shared helpers: parameters, smoke mode, checkpoint hand-over, small utilities."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from fienet import notebook
+from fienet.checkpoint import save_checkpoint
+from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.synthetic import generate_synthetic
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_synthetic(tmp_path_factory.mktemp("data") / "synthetic", preset="tiny", seed=0)
+
+
+@pytest.fixture
+def smoke_ctx(tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> notebook.NotebookContext:
+    # An absolute SMOKE_DATA keeps the smoke dataset out of the repository during tests.
+    monkeypatch.setattr(notebook, "SMOKE_DATA", str(tiny_root))
+    return notebook.setup(smoke=True, run_dir=tmp_path / "runs", device="cpu")
+
+
+def test_repo_root_from_inside_and_outside(tmp_path: Path) -> None:
+    assert notebook.find_repo_root(REPO / "notebooks") == REPO
+    assert notebook.find_repo_root(REPO / "fienet" / "data") == REPO
+    # Outside any checkout, the package's own location still leads to the root.
+    assert notebook.find_repo_root(tmp_path) == REPO
+
+
+def test_resolve_path_relative_to_repo(tmp_path: Path) -> None:
+    assert notebook.resolve_path("data/synthetic", REPO) == REPO / "data" / "synthetic"
+    assert notebook.resolve_path(tmp_path, REPO) == tmp_path
+
+
+def test_smoke_requested_only_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FIENET_SMOKE", "1")
+    assert notebook.smoke_requested()
+    for value in ("0", "", "true"):
+        monkeypatch.setenv("FIENET_SMOKE", value)
+        assert not notebook.smoke_requested()
+    monkeypatch.delenv("FIENET_SMOKE")
+    assert not notebook.smoke_requested()
+
+
+def test_setup_errors_name_what_is_wrong(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="DATASET='market': expected one of synthetic, sysu, regdb, llcm"):
+        notebook.setup(dataset="market")
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "nope.yaml")) + ": missing; expected a YAML"):
+        notebook.setup(config=tmp_path / "nope.yaml")
+    with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "SYSU")) + ": folder missing; expected SYSU-MM01"):
+        notebook.setup(dataset="sysu", data_root=tmp_path / "SYSU", config="configs/sysu.yaml")
+
+
+def test_smoke_context_is_tiny_and_separate(smoke_ctx: notebook.NotebookContext, tmp_path: Path) -> None:
+    cfg = smoke_ctx.cfg
+    assert smoke_ctx.smoke and smoke_ctx.dataset == "synthetic"
+    assert (cfg.model.arch, cfg.model.weights, cfg.data.height, cfg.data.width) == ("resnet18", None, 64, 32)
+    assert (cfg.train.epochs, cfg.train.iters_per_epoch, cfg.train.milestones) == (2, 3, ())
+    assert smoke_ctx.run_dir == tmp_path / "runs-smoke"  # never the folder of real runs
+    assert Path(cfg.train.out_dir) == tmp_path / "runs-smoke" / "fienet"
+    assert "SMOKE" in smoke_ctx.describe()
+
+
+def test_variant_configs(smoke_ctx: notebook.NotebookContext) -> None:
+    base = smoke_ctx.variant_config("baseline")
+    assert (base.model.pfam, base.model.mpim, base.loss.igcl_weight) == (False, False, 0)
+    assert Path(base.train.out_dir) == smoke_ctx.run_dir / "baseline"
+    # Smoke training is tiny already: the quick variant is the same run.
+    assert smoke_ctx.variant_config("fienet", quick=True) == smoke_ctx.cfg
+    with pytest.raises(ValueError, match="unknown model variant 'resnet'; expected one of"):
+        smoke_ctx.variant_config("resnet")
+
+
+def test_quick_config_cuts_the_schedule(tiny_root: Path, tmp_path: Path) -> None:
+    ctx = notebook.setup(data_root=tiny_root, config="configs/demo.yaml", run_dir=tmp_path, device="cpu")
+    assert ctx.cfg.train.epochs == 12 and not ctx.smoke
+    quick = ctx.variant_config("fienet", quick=True)
+    assert quick.train.epochs == notebook.QUICK_EPOCHS
+    assert quick.train.warmup_epochs == 1
+    assert all(m < notebook.QUICK_EPOCHS for m in quick.train.milestones)
+    assert Path(quick.train.out_dir) == tmp_path / "fienet-quick"
+    assert ctx.cfg.train.epochs == 12  # the context's own config is untouched
+
+
+def test_find_checkpoint_checks_the_data(smoke_ctx: notebook.NotebookContext, capsys: pytest.CaptureFixture) -> None:
+    path = smoke_ctx.run_dir / "fienet" / "best.pt"
+    assert notebook.find_checkpoint(smoke_ctx) is None
+    assert f"no checkpoint at {path}" in capsys.readouterr().out
+
+    other = smoke_ctx.variant_config("fienet")
+    other.data.height = 128
+    save_checkpoint({"model": {}, "epoch": 1, "config": other.to_dict()}, path)
+    assert notebook.find_checkpoint(smoke_ctx) is None
+    assert f"ignoring {path}: it was trained on synthetic at {smoke_ctx.root} with 128x32 inputs" in capsys.readouterr().out
+
+    save_checkpoint({"model": {}, "epoch": 1, "config": smoke_ctx.cfg.to_dict()}, path)
+    assert notebook.find_checkpoint(smoke_ctx) == path
+
+
+def test_folder_tree(tmp_path: Path) -> None:
+    for pid in ("0001", "0002", "0003"):
+        (tmp_path / "cam1" / pid).mkdir(parents=True)
+    (tmp_path / "exp").mkdir()
+    (tmp_path / "exp" / "test_id.txt").write_text("1,2\n")
+    assert notebook.folder_tree(tmp_path, depth=2, max_entries=2) == "\n".join([
+        f"{tmp_path}/",
+        "    cam1/  (3 entries)",
+        "        0001/  (0 entries)",
+        "        0002/  (0 entries)",
+        "        ... 1 more",
+        "    exp/  (1 entries)",
+        "        test_id.txt",
+    ])
+    assert notebook.folder_tree(tmp_path, depth=1, top_entries=1) == f"{tmp_path}/\n    cam1/  (3 entries)\n    ... 1 more"
+    with pytest.raises(FileNotFoundError, match="missing; expected a dataset folder"):
+        notebook.folder_tree(tmp_path / "absent")
+
+
+def test_load_images_resizes_to_uint8(tmp_path: Path) -> None:
+    pixels = np.zeros((8, 4, 3), dtype=np.uint8)
+    pixels[..., 0] = 200  # a uniform red image stays uniform red after resizing
+    Image.fromarray(pixels).save(tmp_path / "a.png")
+    Image.fromarray(np.full((8, 4, 3), 50, dtype=np.uint8)).save(tmp_path / "b.png")
+    records = [Record(str(tmp_path / "a.png"), 1, 1, VISIBLE), Record(str(tmp_path / "b.png"), 1, 3, INFRARED)]
+    images = notebook.load_images(records, 16, 8)
+    assert images.shape == (2, 16, 8, 3) and images.dtype == np.uint8
+    assert (images[0] == [200, 0, 0]).all() and (images[1] == 50).all()
+
+
+def test_ranked_lists_figure_orders_by_distance(tiny_root: Path) -> None:
+    from fienet.data import build_dataset
+
+    query, gallery = build_dataset("synthetic", tiny_root).test_split()
+    distmat = np.tile(np.arange(len(gallery), 0, -1, dtype=float), (len(query), 1))  # last gallery image first
+    fig = notebook.ranked_lists_figure(distmat, query, gallery, rows=[0, 1], k=3)
+    axes = fig.get_axes()
+    assert len(axes) == 2 * (3 + 1)
+    assert axes[1].get_xlabel() == f"id {gallery[-1].pid} cam {gallery[-1].camid}"
+    assert axes[0].get_title() == f"query id {query[0].pid} cam {query[0].camid}"
