@@ -80,6 +80,7 @@ class TrainConfig:
     eval_every: int = 5  # validate every this many epochs (and after the last)
     out_dir: str = "runs/default"  # run folder: checkpoints, history, config
     progress: bool = True  # tqdm progress bars
+    sync_bn: bool = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only
 
 
 @dataclass

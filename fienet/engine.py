@@ -3,6 +3,10 @@
 One epoch = ``iters_per_epoch`` modality-balanced batches. After every epoch the run folder gets
 ``last.pt`` (atomically), ``history.csv``/``history.json`` and, when a validation split exists
 and it is a validation epoch, ``best.pt`` chosen on validation mAP: never on the test set.
+
+Launched by ``torchrun --nproc_per_node N`` the same ``fit`` trains data-parallel (see
+:mod:`fienet.distributed`): each rank draws its share of every global batch, DDP averages the
+gradients, and only rank 0 validates and writes files.
 """
 
 from __future__ import annotations
@@ -10,6 +14,7 @@ from __future__ import annotations
 import json
 import math
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -20,6 +25,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from fienet import distributed
 from fienet.checkpoint import load_checkpoint, save_checkpoint
 from fienet.config import Config, save_config
 from fienet.data import build_dataset, make_train_loader, set_epoch, split_validation
@@ -135,6 +141,8 @@ def validate(model: nn.Module, records: Sequence[Record], cfg: Config, runtime: 
 def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
     """Train FIENet as ``cfg`` says; returns the per-epoch history.
 
+    Under torchrun every rank calls this; the process group is joined here and left at the end.
+
     Args:
         cfg: the resolved config; it is saved as ``config.yaml`` in ``cfg.train.out_dir``.
         resume: continue from ``<out_dir>/last.pt`` exactly where it stopped (same schedule,
@@ -142,59 +150,101 @@ def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
 
     Returns:
         One row per epoch: loss parts, learning rate, throughput, validation metrics (NaN on
-        epochs without validation).
+        epochs without validation). Distributed: losses averaged over ranks, throughput summed.
     """
+    env = distributed.setup(select_device(cfg.train.device).type)
+    try:
+        return _fit(cfg, resume, env)
+    finally:
+        distributed.teardown(env)
+
+
+def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
     out_dir = Path(cfg.train.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
-    seed_everything(cfg.train.seed)
+    # Ranks draw different augmentations; DDP copies rank 0's initial weights to every rank.
+    seed_everything(cfg.train.seed + env.rank)
     runtime = Runtime.from_config(cfg)
+    runtime.device = distributed.local_device(runtime.device, env)
 
     train_recs, val_recs = split_validation(training_records(cfg), cfg.data.val_ids, cfg.train.seed)
-    loader = make_train_loader(train_recs, cfg.data, seed=cfg.train.seed, num_batches=cfg.train.iters_per_epoch or None)
-    model = build_model(cfg.model, loader.dataset.num_classes).to(runtime.device)
+    loader = make_train_loader(
+        train_recs, cfg.data, seed=cfg.train.seed, num_batches=cfg.train.iters_per_epoch or None,
+        rank=env.rank, world_size=env.world_size,
+    )
+    net = build_model(cfg.model, loader.dataset.num_classes).to(runtime.device)
     if runtime.channels_last:
-        model = model.to(memory_format=torch.channels_last)
+        net = net.to(memory_format=torch.channels_last)
     criterion = FIENetCriterion(cfg.loss)
-    optimizer = build_optimizer(model, cfg.train)
+    # Without the identity loss the classifier gets no gradient, which DDP must be told about.
+    model = distributed.wrap_model(net, env, runtime.device, cfg.train.sync_bn, find_unused=not criterion.use_id)
+    net = distributed.unwrap(model)  # SyncBatchNorm conversion swaps modules, not parameters
+    optimizer = build_optimizer(net, cfg.train)
     scheduler = build_scheduler(optimizer, cfg.train)
 
     history: list[dict[str, Any]] = []
     start_epoch, best_map = 0, -math.inf
     if resume:
         state = load_checkpoint(last_path, map_location=runtime.device)
-        model.load_state_dict(state["model"])
+        net.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
+        _restore_rng(state, env)
         start_epoch, history, best_map = state["epoch"], list(state["history"]), state["best_map"]
-    save_config(cfg, out_dir / "config.yaml")
+    if env.is_main:
+        save_config(cfg, out_dir / "config.yaml")
 
     for epoch in range(start_epoch, cfg.train.epochs):
         set_epoch(loader, epoch)
         lr = optimizer.param_groups[-1]["lr"]
-        stats = train_one_epoch(model, criterion, loader, optimizer, runtime, epoch, last_path, cfg.train.progress)
+        stats = train_one_epoch(
+            model, criterion, loader, optimizer, runtime, epoch, last_path, cfg.train.progress and env.is_main
+        )
+        stats = distributed.reduce_stats(stats, env, runtime.device, summed=("images_per_s",))
         scheduler.step()
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **stats}
         is_val_epoch = (epoch + 1) % max(cfg.train.eval_every, 1) == 0 or epoch + 1 == cfg.train.epochs
         if val_recs and is_val_epoch:
-            row.update(validate(model, val_recs, cfg, runtime))
+            # Rank 0 validates the unwrapped network; the others wait for its numbers.
+            metrics = validate(net, val_recs, cfg, runtime) if env.is_main else None
+            row.update(distributed.broadcast_object(metrics, env))
         history.append(row)
+        rngs = distributed.gather_objects(rng_state(), env)  # every rank's, for an exact resume
         state = {
-            "model": model.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "rng": rng_state(),
+            "model": net.state_dict(), "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "rng": rngs[0],
             "history": history, "config": cfg.to_dict(), "num_classes": loader.dataset.num_classes,
             "best_map": best_map,
         }
-        if "val_mAP" in row and row["val_mAP"] > best_map:
+        if env.is_distributed:
+            state["rng_per_rank"] = rngs
+        is_best = "val_mAP" in row and row["val_mAP"] > best_map
+        if is_best:
             best_map = state["best_map"] = row["val_mAP"]
-            save_checkpoint(state, best_path)
-        save_checkpoint(state, last_path)
-        _write_history(history, out_dir)
-    if not val_recs and last_path.exists():
+        if env.is_main:
+            if is_best:
+                save_checkpoint(state, best_path)
+            save_checkpoint(state, last_path)
+            _write_history(history, out_dir)
+    if env.is_main and not val_recs and last_path.exists():
         # Without a validation split there is nothing to select on: the last epoch is the model.
         save_checkpoint(load_checkpoint(last_path), best_path)
     return pd.DataFrame(history)
+
+
+def _restore_rng(state: dict[str, Any], env: distributed.DistEnv) -> None:
+    """This rank's RNG state from a checkpoint (rank 0's is ``state["rng"]``)."""
+    per_rank = state.get("rng_per_rank", [state["rng"]])
+    if len(per_rank) == env.world_size:
+        set_rng_state(per_rank[env.rank])
+    elif env.is_main:
+        set_rng_state(state["rng"])
+        warnings.warn(
+            f"checkpoint written by {len(per_rank)} process(es), resumed on {env.world_size}: the batches "
+            "continue exactly, the augmentation streams of ranks > 0 restart from train.seed + rank",
+            stacklevel=3,
+        )
 
 
 def _write_history(history: list[dict[str, Any]], out_dir: Path) -> None:
