@@ -62,17 +62,38 @@ def extract_to_npz(
 ) -> Path:
     """Embed every test (or training) image of a dataset and save features with their labels.
 
-    The ``.npz`` holds ``features`` (N, D) float32 L2-normalised, ``pids``, ``camids``,
-    ``modalities`` (str) and ``paths``.
+    Test images are all images of the test identities in both modalities (RegDB: of the trial
+    the checkpoint was trained on), visible first; the evaluation protocols draw their query and
+    gallery sets from these rows.
+
+    Args:
+        checkpoint: a checkpoint written by ``fit``.
+        out: the ``.npz`` file to write (its folder is created).
+        dataset, root: dataset and folder to embed (default: the checkpoint's).
+        split: ``"test"`` or ``"train"``.
+        device: where the model runs (``"auto"``: CUDA when available).
+
+    Returns:
+        The path written. The ``.npz`` holds ``features`` (N, D) float32 L2-normalised, ``pids``
+        (N,) int, ``camids`` (N,) int, ``modalities`` (N,) str and ``paths`` (N,) str; row i of
+        every array is the same image. It loads without pickle (``np.load(path)``).
     """
+    if split not in ("test", "train"):
+        raise ValueError(f"split '{split}': expected 'test' or 'train'")
     dev = select_device(device)
     model, cfg = load_trained_model(checkpoint, dev)
-    reader = build_dataset(dataset or cfg.data.dataset, root or cfg.data.root)
-    if split == "train":
-        records = reader.train_records(cfg.data.regdb_trial) if (dataset or cfg.data.dataset) == "regdb" else reader.train_records()
-    else:
-        records = reader.test_records()
-    feats = extract_features(model, records, cfg.data.height, cfg.data.width, dev)
+    cfg.data.dataset = dataset or cfg.data.dataset
+    cfg.data.root = root or cfg.data.root
+    cfg.train.device = device
+    runtime = Runtime.from_config(cfg)
+    reader = build_dataset(cfg.data.dataset, cfg.data.root)
+    # Only RegDB splits identities per trial; the other readers take no trial.
+    trial = (cfg.data.regdb_trial,) if cfg.data.dataset == "regdb" else ()
+    records = reader.test_records(*trial) if split == "test" else reader.train_records(*trial)
+    feats = extract_features(
+        model, records, cfg.data.height, cfg.data.width, runtime.device,
+        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last,
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(

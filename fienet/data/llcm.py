@@ -77,6 +77,14 @@ class LLCM:
             ]
         return records
 
+    def test_records(self) -> list[Record]:
+        """Every image of the test identities: visible records first, then near-infrared (for feature dumps)."""
+        trees = self._trees
+        return [
+            *all_images(trees[VISIBLE], self.test_ids, sorted(trees[VISIBLE]), VISIBLE, LAYOUT),
+            *all_images(trees[INFRARED], self.test_ids, sorted(trees[INFRARED]), INFRARED, LAYOUT),
+        ]
+
     def test_split(self, trial: int = 0, direction: str = "i2v") -> tuple[list[Record], list[Record]]:
         """Query and gallery of one evaluation trial.
 

@@ -47,6 +47,10 @@ class RegDB:
         """Training images of ``trial``: visible records first, then thermal."""
         return [*self._records("train", trial, VISIBLE), *self._records("train", trial, INFRARED)]
 
+    def test_records(self, trial: int = 1) -> list[Record]:
+        """Test images of ``trial``: visible records first, then thermal (for feature dumps)."""
+        return [*self._records("test", trial, VISIBLE), *self._records("test", trial, INFRARED)]
+
     def test_split(self, trial: int = 1, direction: str = "v2t") -> tuple[list[Record], list[Record]]:
         """Query and gallery of ``trial``.
 

@@ -149,6 +149,13 @@ class SYSUMM01:
             *all_images(self._tree, self.train_ids, INFRARED_CAMS, INFRARED, LAYOUT),
         ]
 
+    def test_records(self) -> list[Record]:
+        """Every image of the test identities: visible records first, then infrared (for feature dumps)."""
+        return [
+            *all_images(self._tree, self.test_ids, VISIBLE_CAMS, VISIBLE, LAYOUT),
+            *all_images(self._tree, self.test_ids, INFRARED_CAMS, INFRARED, LAYOUT),
+        ]
+
     def test_split(self, mode: str = "all", trial: int = 0, shots: int = 1) -> tuple[list[Record], list[Record]]:
         """Query (infrared) and gallery (visible) of one evaluation trial.
 
