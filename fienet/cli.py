@@ -27,6 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default="default", help="difficulty preset: tiny, easy, default, hard")
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
+    p.add_argument("--overwrite", action="store_true", help="replace an older synthetic dataset in --out")
 
     p = sub.add_parser("train", help="train FIENet (or an ablation) from a config")
     _add_config_args(p, "configs/demo.yaml")
@@ -58,7 +59,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, ValueError, RuntimeError) as err:
+    except (OSError, ValueError, RuntimeError) as err:
         # One clear line for the user; the traceback is for developers (FIENET_DEBUG=1).
         import os
 
@@ -71,7 +72,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 def cmd_synth(args: argparse.Namespace) -> int:
     from fienet.data.synthetic import generate_synthetic
 
-    root = generate_synthetic(args.out, preset=args.preset, seed=args.seed, workers=args.workers)
+    root = generate_synthetic(
+        args.out, preset=args.preset, seed=args.seed, workers=args.workers, overwrite=args.overwrite, progress=True
+    )
     print(f"synthetic dataset written to {root}")
     return 0
 

@@ -55,6 +55,13 @@ def test_errors_are_one_clear_line(tmp_path, capsys) -> None:
     assert main(["evaluate", str(tmp_path / "nope.pt"), "--device", "cpu"]) == 1
     assert "nope.pt: checkpoint not found" in capsys.readouterr().err
 
+    (tmp_path / "taken").mkdir()
+    (tmp_path / "taken" / "notes.txt").write_text("not a dataset")
+    assert main(["synth", "--out", str(tmp_path / "taken"), "--preset", "tiny"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("fienet synth: error:") and "taken" in err
+    assert (tmp_path / "taken" / "notes.txt").read_text() == "not a dataset"  # nothing lost
+
 
 def test_python_dash_m_entry_point() -> None:
     out = subprocess.run([sys.executable, "-m", "fienet", "--help"], capture_output=True, text=True, check=True)
