@@ -8,6 +8,7 @@ the checkpoints and history that training leaves there.
 from __future__ import annotations
 
 import json
+import os
 import resource
 import time
 from pathlib import Path
@@ -35,7 +36,8 @@ def ensure_synthetic(cfg: Config) -> Path:
     root = Path(cfg.data.root)
     if not (root / "exp" / "test_id.txt").is_file():
         print(f"generating the synthetic dataset ({cfg.data.synth_preset}) into {root} ...")
-        generate_synthetic(root, preset=cfg.data.synth_preset, seed=cfg.data.synth_seed)
+        # Files are identical whatever the number of workers; use every core.
+        generate_synthetic(root, preset=cfg.data.synth_preset, seed=cfg.data.synth_seed, workers=os.cpu_count() or 1)
     return root
 
 
