@@ -220,15 +220,15 @@ def test_overwrite_replaces_a_synthetic_dataset(tmp_path: Path) -> None:
 
 
 def test_config_errors_name_the_problem() -> None:
-    with pytest.raises(ValueError, match=r"unknown synthetic preset 'medium'.*'tiny'"):
-        resolve_config("medium")
+    with pytest.raises(ValueError, match=r"unknown synthetic preset 'extreme'.*'tiny'"):
+        resolve_config("extreme")
     with pytest.raises(ValueError, match=r"unknown SynthConfig field\(s\) \['ir_mix'\]"):
         resolve_config("default", ir_mix=0.5)
     with pytest.raises(ValueError, match=r"ir_luminance_mix must be in \[0, 1\], got 1.5"):
         SynthConfig(ir_luminance_mix=1.5)
     with pytest.raises(ValueError, match="max_fine_parts must be 1 or 2"):
         SynthConfig(max_fine_parts=3)
-    assert {"tiny", "easy", "default", "hard"} <= set(PRESETS)
+    assert {"tiny", "easy", "default", "medium", "hard"} <= set(PRESETS)
     for name in PRESETS:
         resolve_config(name)  # every preset is valid
 
