@@ -1,4 +1,4 @@
-"""The notebooks' shared helpers: parameters, smoke mode, checkpoint hand-over, small utilities."""
+"""What the notebooks share: parameters, smoke mode, checkpoint hand-over, small utilities."""
 
 from __future__ import annotations
 
