@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Sequence
 
 import torch
@@ -28,6 +29,8 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 LAUNCH_HINT = "launch with `torchrun --nproc_per_node N -m fienet train ...`"
+# Collectives wait this long: the other ranks idle in one while rank 0 validates alone.
+COLLECTIVE_TIMEOUT = timedelta(minutes=60)
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ def setup(device_type: str) -> DistEnv:
                 "expected --nproc_per_node <= the number of GPUs"
             )
         torch.cuda.set_device(local_rank)
-    dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo")
+    dist.init_process_group(backend="nccl" if device_type == "cuda" else "gloo", timeout=COLLECTIVE_TIMEOUT)
     return DistEnv(rank, world_size, local_rank, True)
 
 
