@@ -74,9 +74,12 @@ def main() -> int:
         chunked, t_chunk, m_chunk = traced(
             lambda: evaluate_chunked(s["q_feats"], s["g_feats"], *labels, "sysu", chunk_size=args.chunk)
         )
-        row = {"gallery": num_gallery, "features MB": inputs_mb, "chunked s": t_chunk, "chunked peak MB": m_chunk / 2**20}
+        row = {"gallery": num_gallery, "features MB": inputs_mb, "chunked s": t_chunk,
+               "chunked peak MB": m_chunk / 2**20}
         if num_gallery <= args.max_whole:
-            whole, t_whole, m_whole = traced(lambda: evaluate(compute_distmat(s["q_feats"], s["g_feats"]), *labels, "sysu"))
+            whole, t_whole, m_whole = traced(
+                lambda: evaluate(compute_distmat(s["q_feats"], s["g_feats"]), *labels, "sysu")
+            )
             same = np.array_equal(whole["cmc"], chunked["cmc"]) and whole["mAP"] == chunked["mAP"] \
                 and whole["mINP"] == chunked["mINP"]
             failed |= not same

@@ -188,7 +188,8 @@ def measure_group(size: Size, configs: list[tuple[str, str, int | None]], repeat
         cpu = statistics.median(c for _, c in t)
         rows.append({
             "size": f"{size.arch} {size.height}x{size.width} B={size.batch}", "variant": variant,
-            "precision": precision, "threads": threads or torch.get_num_threads(), "images/s": size.batch / wall, "wall s/step": wall, "cpu s/step": cpu,
+            "precision": precision, "threads": threads or torch.get_num_threads(),
+            "images/s": size.batch / wall, "wall s/step": wall, "cpu s/step": cpu,
             "peak MB": peak / 2**20, "GFLOP/image": f / size.batch / 1e9, "GFLOP/s": f / wall / 1e9,
         })
     return rows
@@ -212,7 +213,8 @@ def main() -> int:
         # Emulated bf16 steps take many seconds each: two rounds are enough to see the ratio.
         groups.append(("precision", PRECISION_SIZE, [("FIENet", p, None) for p in PRECISIONS], min(args.repeats, 2)))
     if not args.no_threads:
-        groups.append(("threads", SIZES["demo"], [("FIENet", "fp32", 1), ("FIENet", "fp32", None)], min(args.repeats, 2)))
+        one_vs_default = [("FIENet", "fp32", 1), ("FIENet", "fp32", None)]
+        groups.append(("threads", SIZES["demo"], one_vs_default, min(args.repeats, 2)))
     rows = []
     for group, size, configs, repeats in groups:
         rows += [{"group": group, **row} for row in measure_group(size, configs, repeats)]
@@ -223,8 +225,8 @@ def main() -> int:
     table["% of peak"] = 100 * table["GFLOP/s"] * 1e9 / peak
     print(f"fp32 matmul peak (2048^3 torch.mm, median of 10): {peak_before / 1e9:.1f} GFLOP/s before, "
           f"{peak_after / 1e9:.1f} after; % of peak uses the larger")
-    print(f"\nmedian of {args.repeats} steps (precision and thread runs: {min(args.repeats, 2)}) after a warm-up; peak MB = "
-          "resident memory a step adds above the model and optimiser state")
+    print(f"\nmedian of {args.repeats} steps (precision and thread runs: {min(args.repeats, 2)}) after a warm-up; "
+          "peak MB = resident memory a step adds above the model and optimiser state")
     print(table.to_string(index=False, float_format=lambda x: f"{x:.3g}"))
 
     print("\nratios (wall time per step, CPU time in brackets):")
@@ -232,10 +234,10 @@ def main() -> int:
         part = part.reset_index(drop=True)
         ref = part.iloc[0]  # baseline / fp32 / one thread: the first configuration of the group
         for _, r in part.iloc[1:].iterrows():
-            name = {"variants": r["variant"], "precision": r["precision"], "threads": f"{r['threads']} threads"}[group]
-            ref_name = {"variants": ref["variant"], "precision": ref["precision"], "threads": f"{ref['threads']} thread"}[group]
-            extra = (f", FLOPs x{r['GFLOP/image'] / ref['GFLOP/image']:.2f}, memory x{r['peak MB'] / ref['peak MB']:.2f}"
-                     if group == "variants" else "")
+            column = {"variants": "variant", "precision": "precision", "threads": "threads"}[group]
+            name, ref_name = (f"{x[column]} thread(s)" if group == "threads" else x[column] for x in (r, ref))
+            extra = (f", FLOPs x{r['GFLOP/image'] / ref['GFLOP/image']:.2f}, "
+                     f"memory x{r['peak MB'] / ref['peak MB']:.2f}" if group == "variants" else "")
             print(f"  {setting}: {name} / {ref_name} = {r['wall s/step'] / ref['wall s/step']:.2f} "
                   f"({r['cpu s/step'] / ref['cpu s/step']:.2f}){extra}")
     return 0

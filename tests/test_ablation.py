@@ -23,9 +23,9 @@ def test_variants_switch_exactly_their_modules() -> None:
         cfg = ablation.variant_config(base, name, seed=3, out_dir="runs/x")
         assert (cfg.model.pfam, cfg.model.mpim, cfg.loss.igcl_weight) == switches, name
         assert cfg.train.seed == 3 and cfg.train.out_dir == "runs/x"
-    assert [ablation.final_layer(ablation.variant_config(base, n, 0, "x").model) for n in ("baseline", "+PFAM", "FIENet")] == [
-        "layer4", "pfam", "mpim",
-    ]
+    models = [ablation.variant_config(base, name, 0, "x").model for name in ("baseline", "+PFAM", "FIENet")]
+    layers = [ablation.final_layer(model) for model in models]
+    assert layers == ["layer4", "pfam", "mpim"]
     assert ablation.variant_slug("+PFAM+MPIM") == "pfam_mpim"
 
 

@@ -16,7 +16,8 @@ def split(num_q: int, num_g: int, num_ids: int, dim: int, seed: int, ties: bool 
     centres = rng.standard_normal((num_ids, dim))
     q_pids = rng.integers(0, num_ids + 2, num_q)  # ids num_ids, num_ids+1 never in the gallery
     g_pids = rng.integers(0, num_ids, num_g)
-    q = np.where(q_pids[:, None] < num_ids, centres[np.minimum(q_pids, num_ids - 1)], 0) + rng.standard_normal((num_q, dim))
+    q_centres = np.where(q_pids[:, None] < num_ids, centres[np.minimum(q_pids, num_ids - 1)], 0)  # (Q, dim)
+    q = q_centres + rng.standard_normal((num_q, dim))
     g = centres[g_pids] + rng.standard_normal((num_g, dim))
     if ties:  # duplicated gallery rows: equal distances, where the tie order matters
         g[1::2] = g[::2][: g[1::2].shape[0]]
