@@ -8,6 +8,7 @@ train.epochs=80 model.pfam=false``.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -61,8 +62,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[args.command](args)
     except (OSError, ValueError, RuntimeError) as err:
         # One clear line for the user; the traceback is for developers (FIENET_DEBUG=1).
-        import os
-
         if os.environ.get("FIENET_DEBUG"):
             raise
         print(f"fienet {args.command}: error: {err}", file=sys.stderr)
@@ -85,8 +84,9 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config, args.overrides)
     history = fit(cfg, resume=args.resume)
-    print(history.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
-    print(f"run folder: {cfg.train.out_dir}")
+    if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for all
+        print(history.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        print(f"run folder: {cfg.train.out_dir}")
     return 0
 
 

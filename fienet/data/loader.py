@@ -153,7 +153,8 @@ def set_epoch(loader: DataLoader, epoch: int) -> None:
     """
     sampler = loader.batch_sampler
     sampler.set_epoch(epoch)
-    loader.generator.manual_seed(sampler.seed * 100_003 + epoch)
+    # Distinct per rank too, so that distributed ranks do not augment alike.
+    loader.generator.manual_seed((sampler.seed * 100_003 + epoch) * 1_009 + sampler.rank)
 
 
 class EvalDataset(Dataset):
