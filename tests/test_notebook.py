@@ -52,6 +52,15 @@ def test_smoke_requested_only_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
     assert not notebook.smoke_requested()
 
 
+def test_ensure_synthetic_notes_another_dataset(tiny_root: Path, capsys: pytest.CaptureFixture) -> None:
+    assert notebook.ensure_synthetic(tiny_root, "tiny", 0) == tiny_root
+    assert capsys.readouterr().out == ""
+    notebook.ensure_synthetic(tiny_root, "default", 0)
+    assert f"note: {tiny_root} holds synthetic preset 'tiny' (seed 0), not preset 'default' (seed 0)" in capsys.readouterr().out
+    notebook.ensure_synthetic(tiny_root, "tiny", 3)
+    assert "not preset 'tiny' (seed 3)" in capsys.readouterr().out
+
+
 def test_setup_errors_name_what_is_wrong(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="DATASET='market': expected one of synthetic, sysu, regdb, llcm"):
         notebook.setup(dataset="market")
