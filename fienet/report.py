@@ -24,6 +24,15 @@ def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, s
     (out_dir / f"{stem}.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=1))
 
 
+def _load(checkpoint: str | Path, dataset: str | None, root: str | None, device: str) -> tuple:
+    """The checkpoint's model and config, pointed at ``dataset``/``root`` when given, and its runtime."""
+    model, cfg = load_trained_model(checkpoint, select_device(device))
+    cfg.data.dataset = dataset or cfg.data.dataset
+    cfg.data.root = root or cfg.data.root
+    cfg.train.device = device
+    return model, cfg, Runtime.from_config(cfg)
+
+
 def evaluate_checkpoint(
     checkpoint: str | Path,
     dataset: str | None = None,
@@ -34,12 +43,7 @@ def evaluate_checkpoint(
     device: str = "auto",
 ) -> pd.DataFrame:
     """Full protocol of ``checkpoint`` on its dataset (or another); tables saved beside it."""
-    dev = select_device(device)
-    model, cfg = load_trained_model(checkpoint, dev)
-    cfg.data.dataset = dataset or cfg.data.dataset
-    cfg.data.root = root or cfg.data.root
-    cfg.train.device = device
-    runtime = Runtime.from_config(cfg)
+    model, cfg, runtime = _load(checkpoint, dataset, root, device)
     run = evaluate_model(
         model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime.device,
         rerank=rerank, flip=flip, amp_dtype=runtime.amp_dtype, regdb_trial=cfg.data.regdb_trial,
@@ -80,12 +84,7 @@ def extract_to_npz(
     """
     if split not in ("test", "train"):
         raise ValueError(f"split '{split}': expected 'test' or 'train'")
-    dev = select_device(device)
-    model, cfg = load_trained_model(checkpoint, dev)
-    cfg.data.dataset = dataset or cfg.data.dataset
-    cfg.data.root = root or cfg.data.root
-    cfg.train.device = device
-    runtime = Runtime.from_config(cfg)
+    model, cfg, runtime = _load(checkpoint, dataset, root, device)
     reader = build_dataset(cfg.data.dataset, cfg.data.root)
     # Only RegDB splits identities per trial; the other readers take no trial.
     trial = (cfg.data.regdb_trial,) if cfg.data.dataset == "regdb" else ()

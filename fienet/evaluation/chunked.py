@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fienet.evaluation.distance import compute_distmat, map_chunks, row_chunks
-from fienet.evaluation.metrics import PROTOCOLS, _chunk_stats, _QueryStats
+from fienet.evaluation.metrics import PROTOCOLS, _chunk_stats, _QueryStats, summarize_stats
 
 # Distance entries per query chunk when no chunk size is given: 16M float32 = 64 MB.
 _DEFAULT_CHUNK_ENTRIES = 1 << 24
@@ -95,19 +95,4 @@ def evaluate_chunked(
             return _chunk_stats(distmat[sub], codes[sub], g_codes, cams[sub], g_camids, protocol, max_rank)
 
         parts += map_chunks(one, row_chunks(*distmat.shape))
-    stats = _QueryStats(*(np.concatenate(field) for field in zip(*parts)))  # each (Q,)
-
-    num_valid = int(stats.valid.sum())
-    if num_valid == 0:
-        raise ValueError(
-            f"no valid query: none of the {num_q} queries keeps a true match in the gallery "
-            f"under the {protocol!r} protocol; check that query and gallery identities overlap"
-        )
-    ranks = stats.rank[stats.valid]
-    cmc = np.bincount(np.minimum(ranks, max_rank + 1), minlength=max_rank + 2)[1 : max_rank + 1]
-    return {
-        "cmc": np.cumsum(cmc) / num_valid,
-        "mAP": float(stats.ap[stats.valid].mean()),
-        "mINP": float(stats.inp[stats.valid].mean()),
-        "num_valid": num_valid,
-    }
+    return summarize_stats(parts, num_q, protocol, max_rank)

@@ -253,6 +253,11 @@ def evaluate(
         )
 
     parts = map_chunks(one, row_chunks(num_q, num_g))
+    return summarize_stats(parts, num_q, protocol, max_rank)
+
+
+def summarize_stats(parts: list[_QueryStats], num_q: int, protocol: str, max_rank: int) -> dict:
+    """CMC, mAP and mINP over the valid queries of per-chunk statistics (in query order)."""
     stats = _QueryStats(*(np.concatenate(field) for field in zip(*parts)))
     num_valid = int(stats.valid.sum())
     if num_valid == 0:
