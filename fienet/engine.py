@@ -219,17 +219,15 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
         }
         if env.is_distributed:
             state["rng_per_rank"] = rngs
-        is_best = "val_mAP" in row and row["val_mAP"] > best_map
-        if is_best:
+        # Without a validation split there is nothing to select on: the last epoch is the model.
+        is_best = not val_recs or ("val_mAP" in row and row["val_mAP"] > best_map)
+        if is_best and "val_mAP" in row:
             best_map = state["best_map"] = row["val_mAP"]
         if env.is_main:
             if is_best:
                 save_checkpoint(state, best_path)
             save_checkpoint(state, last_path)
             _write_history(history, out_dir)
-    if env.is_main and not val_recs and last_path.exists():
-        # Without a validation split there is nothing to select on: the last epoch is the model.
-        save_checkpoint(load_checkpoint(last_path), best_path)
     return pd.DataFrame(history)
 
 

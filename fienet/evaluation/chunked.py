@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fienet.evaluation.distance import compute_distmat, map_chunks, row_chunks
-from fienet.evaluation.metrics import PROTOCOLS, _chunk_stats, _QueryStats, summarize_stats
+from fienet.evaluation.metrics import _chunk_stats, _QueryStats, check_protocol, summarize_stats
 
 # Distance entries per query chunk when no chunk size is given: 16M float32 = 64 MB.
 _DEFAULT_CHUNK_ENTRIES = 1 << 24
@@ -64,10 +64,7 @@ def evaluate_chunked(
     Raises:
         ValueError: on malformed inputs, or when no query keeps a true match after filtering.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
-    if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
-        raise ValueError(f"max_rank must be a positive int, got {max_rank!r}")
+    check_protocol(protocol, max_rank)
     if chunk_size is not None and (not isinstance(chunk_size, (int, np.integer)) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
     num_q, num_g = len(q_feats), len(g_feats)

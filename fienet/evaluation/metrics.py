@@ -192,6 +192,14 @@ def _chunk_stats(
     return _QueryStats(valid, ap, inp, rank)
 
 
+def check_protocol(protocol: str, max_rank: int) -> None:
+    """One clear error for an unknown protocol or a CMC length that is not a positive int."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
+        raise ValueError(f"max_rank must be a positive int, got {max_rank!r}")
+
+
 def evaluate(
     distmat: np.ndarray | torch.Tensor,
     q_pids: np.ndarray,
@@ -219,10 +227,7 @@ def evaluate(
     Raises:
         ValueError: on malformed inputs, or when no query has a true match after filtering.
     """
-    if protocol not in PROTOCOLS:
-        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
-    if not isinstance(max_rank, (int, np.integer)) or max_rank < 1:
-        raise ValueError(f"max_rank must be a positive int, got {max_rank!r}")
+    check_protocol(protocol, max_rank)
     if isinstance(distmat, torch.Tensor):
         distmat = distmat.detach().cpu().numpy()
     distmat = np.asarray(distmat)
