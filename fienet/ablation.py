@@ -28,7 +28,7 @@ import torch
 
 from fienet.config import Config, ModelConfig, apply_overrides, load_config, save_config
 from fienet.data import SYSUMM01, Record
-from fienet.demo import ensure_synthetic
+from fienet.data.synthetic import ensure_synthetic
 from fienet.engine import Runtime, fit, load_trained_model
 from fienet.evaluation.runner import Setting, evaluate_model, summarize
 from fienet.explain import attention_on_parts, attention_summary
@@ -137,7 +137,7 @@ def run_ablation(
         raise ValueError("seeds is empty; expected at least one training seed, e.g. --seeds 0 1 2")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    ensure_synthetic(base)
+    ensure_synthetic(base.data.root, base.data.synth_preset, base.data.synth_seed)
     save_config(base, out_dir / "config.yaml")
     rows = []
     for variant in variants:

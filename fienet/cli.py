@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from pathlib import Path
 from typing import Sequence
 
 
@@ -25,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("synth", help="render the procedural synthetic VI-ReID dataset (SYSU-MM01 layout)")
     p.add_argument("--out", default="data/synthetic", help="output root (default: %(default)s)")
-    p.add_argument("--preset", default="default", help="difficulty preset: tiny, easy, default, hard")
+    p.add_argument("--preset", default="default", help="difficulty preset: tiny, easy, default, moderate, medium, hard")
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--overwrite", action="store_true", help="replace an older synthetic dataset in --out")

@@ -71,6 +71,7 @@ class TrainConfig:
     momentum: float = 0.9  # SGD momentum
     weight_decay: float = 5e-4  # weight decay
     warmup_epochs: int = 10  # linear warm-up epochs
+    schedule: str = "step"  # after warm-up: "step" (decay by gamma at milestones) or "cosine" (to 0)
     milestones: tuple[int, ...] = (20, 50)  # epochs at which the learning rate decays
     gamma: float = 0.1  # learning-rate decay factor at each milestone
     seed: int = 0  # seed of every random number generator

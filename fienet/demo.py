@@ -8,7 +8,6 @@ the checkpoints and history that training leaves there.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import time
 from pathlib import Path
@@ -23,22 +22,12 @@ import pandas as pd  # noqa: E402
 
 from fienet import plots  # noqa: E402
 from fienet.config import Config  # noqa: E402
-from fienet.data.synthetic import generate_synthetic  # noqa: E402
+from fienet.data.synthetic import ensure_synthetic  # noqa: E402
 from fienet.engine import Runtime, fit, load_trained_model  # noqa: E402
 from fienet.evaluation.runner import ProtocolRun, evaluate_model, summarize  # noqa: E402
 from fienet.evaluation.trivial import trivial_floor  # noqa: E402
 
 RANKED_SETTING = "all-search single-shot"
-
-
-def ensure_synthetic(cfg: Config) -> Path:
-    """Generate the synthetic dataset at ``cfg.data.root`` unless it is already there."""
-    root = Path(cfg.data.root)
-    if not (root / "exp" / "test_id.txt").is_file():
-        print(f"generating the synthetic dataset ({cfg.data.synth_preset}) into {root} ...")
-        # Files are identical whatever the number of workers; use every core.
-        generate_synthetic(root, preset=cfg.data.synth_preset, seed=cfg.data.synth_seed, workers=os.cpu_count() or 1)
-    return root
 
 
 def run_demo(cfg: Config) -> Path:
@@ -48,7 +37,7 @@ def run_demo(cfg: Config) -> Path:
     out = Path(cfg.train.out_dir)
     timings: dict[str, float] = {}
     start = time.perf_counter()
-    root = ensure_synthetic(cfg)
+    root = ensure_synthetic(cfg.data.root, cfg.data.synth_preset, cfg.data.synth_seed)
     timings["data_s"] = time.perf_counter() - start
 
     t = time.perf_counter()

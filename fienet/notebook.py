@@ -22,7 +22,6 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
-import yaml
 from matplotlib.figure import Figure
 from torch import nn
 from torchvision.transforms.v2 import functional as F
@@ -32,8 +31,7 @@ from fienet.config import Config, apply_overrides, load_config
 from fienet.data import build_dataset
 from fienet.data.io import load_image
 from fienet.data.records import Record
-from fienet.data.synthetic import generate_synthetic, resolve_config
-from fienet.data.synthetic.layout import CONFIG_FILE
+from fienet.data.synthetic import ensure_synthetic
 from fienet.engine import fit, load_trained_model
 from fienet.runtime import select_device
 
@@ -171,28 +169,6 @@ def smoke_config(config: str | Path | None, repo: Path) -> Config:
     return cfg
 
 
-def ensure_synthetic(root: Path, preset: str, seed: int) -> Path:
-    """Generate the synthetic dataset into ``root`` unless a dataset is already there.
-
-    A dataset already there is used as it is (as ``fienet demo`` does); when its manifest shows
-    another preset, seed or generator settings than asked for, a note says so and how to
-    regenerate it, since the figures and numbers then describe that other dataset.
-    """
-    if not (root / "exp" / "test_id.txt").is_file():
-        print(f"generating the synthetic dataset (preset '{preset}', seed {seed}) into {root} ...")
-        return generate_synthetic(root, preset=preset, seed=seed, workers=max(1, min(4, os.cpu_count() or 1)))
-    manifest_path = root / CONFIG_FILE
-    if manifest_path.is_file():
-        found = yaml.safe_load(manifest_path.read_text()) or {}
-        if (found.get("preset"), found.get("seed"), found.get("config")) != (preset, seed, resolve_config(preset).to_dict()):
-            print(
-                f"note: {root} holds synthetic preset '{found.get('preset')}' (seed {found.get('seed')}), not preset "
-                f"'{preset}' (seed {seed}) as this version of the generator makes it; to regenerate, remove the "
-                f"folder and run `fienet synth --out {root} --preset {preset} --seed {seed}`"
-            )
-    return root
-
-
 def setup(
     dataset: str = "synthetic",
     data_root: str | Path = "data/synthetic",
@@ -242,7 +218,7 @@ def setup(
     cfg.train.device = device
     root = Path(cfg.data.root)
     if cfg.data.dataset == "synthetic":
-        ensure_synthetic(root, cfg.data.synth_preset, cfg.data.synth_seed)
+        ensure_synthetic(root, cfg.data.synth_preset, cfg.data.synth_seed, workers=max(1, min(4, os.cpu_count() or 1)))
     build_dataset(cfg.data.dataset, root)  # one clear error now if the folder is missing
     ctx = NotebookContext(repo, cfg.data.dataset, root, cfg, select_device(device), smoke, run_path)
     ctx.cfg = ctx.variant_config("fienet")

@@ -2,10 +2,14 @@
 
 SGD (or Adam) with two parameter groups: the pretrained backbone at ``backbone_lr_mult`` times
 the rate of the new layers (head, PFAM, MPIM). The schedule is per epoch: a linear warm-up to
-the base rate over ``warmup_epochs``, then a step decay by ``gamma`` at every milestone.
+the base rate over ``warmup_epochs``, then either a step decay by ``gamma`` at every milestone
+(``schedule="step"``, the AGW/CAJ recipe) or a cosine decay towards 0 over the remaining epochs
+(``schedule="cosine"``, kinder to short schedules that have no time for a late low-rate phase).
 """
 
 from __future__ import annotations
+
+import math
 
 import torch
 from torch import nn
@@ -13,11 +17,19 @@ from torch import nn
 from fienet.config import TrainConfig
 
 
-def lr_factor(epoch: int, warmup_epochs: int, milestones: tuple[int, ...], gamma: float) -> float:
-    """Multiplier of the base learning rate during ``epoch`` (0-based)."""
+def lr_factor(
+    epoch: int, warmup_epochs: int, milestones: tuple[int, ...], gamma: float,
+    schedule: str = "step", epochs: int = 0,
+) -> float:
+    """Multiplier of the base learning rate during ``epoch`` (0-based) of ``epochs``."""
+    if schedule not in ("step", "cosine"):
+        raise ValueError(f"train.schedule must be 'step' or 'cosine', got '{schedule}'")
     if epoch < warmup_epochs:
         return (epoch + 1) / warmup_epochs
-    return gamma ** sum(epoch >= m for m in milestones)
+    if schedule == "step":
+        return gamma ** sum(epoch >= m for m in milestones)
+    progress = (epoch - warmup_epochs) / max(epochs - warmup_epochs, 1)  # 0 at the first decayed epoch
+    return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
@@ -35,7 +47,9 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
 
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
-    """Per-epoch warm-up + step decay; call ``step()`` once after each epoch."""
+    """Per-epoch warm-up + step or cosine decay; call ``step()`` once after each epoch."""
+    lr_factor(0, cfg.warmup_epochs, tuple(cfg.milestones), cfg.gamma, cfg.schedule, cfg.epochs)  # checks the name
     return torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda e: lr_factor(e, cfg.warmup_epochs, tuple(cfg.milestones), cfg.gamma)
+        optimizer,
+        lambda e: lr_factor(e, cfg.warmup_epochs, tuple(cfg.milestones), cfg.gamma, cfg.schedule, cfg.epochs),
     )

@@ -83,6 +83,15 @@ def test_warmup_then_step_decay() -> None:
     np.testing.assert_allclose(factors, [0.5, 1.0, 1.0, 1.0, 0.1, 0.1, 0.01, 0.01])
 
 
+def test_warmup_then_cosine_decay() -> None:
+    factors = [lr_factor(e, 2, (), 0.1, "cosine", 6) for e in range(6)]
+    # after warm-up: 1 at the first decayed epoch, then half a cosine period over the 4 epochs left
+    np.testing.assert_allclose(factors, [0.5, 1.0, 1.0, (1 + np.cos(np.pi / 4)) / 2, 0.5, (1 + np.cos(3 * np.pi / 4)) / 2])
+    assert all(a > b for a, b in zip(factors[2:], factors[3:]))
+    with pytest.raises(ValueError, match="train.schedule must be 'step' or 'cosine', got 'linear'"):
+        lr_factor(5, 2, (), 0.1, "linear", 6)
+
+
 def test_overrides_are_typed_and_checked() -> None:
     cfg = apply_overrides(Config(), ["train.milestones=[3, 7]", "model.weights=null", "data.p=4"])
     assert cfg.train.milestones == (3, 7) and cfg.model.weights is None and cfg.data.p == 4

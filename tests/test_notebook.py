@@ -13,7 +13,7 @@ from fienet import notebook
 from fienet.checkpoint import save_checkpoint
 from fienet.config import load_config
 from fienet.data.records import INFRARED, VISIBLE, Record
-from fienet.data.synthetic import generate_synthetic
+from fienet.data.synthetic import ensure_synthetic, generate_synthetic
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -53,11 +53,11 @@ def test_smoke_requested_only_for_one(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_ensure_synthetic_notes_another_dataset(tiny_root: Path, capsys: pytest.CaptureFixture) -> None:
-    assert notebook.ensure_synthetic(tiny_root, "tiny", 0) == tiny_root
+    assert ensure_synthetic(tiny_root, "tiny", 0) == tiny_root
     assert capsys.readouterr().out == ""
-    notebook.ensure_synthetic(tiny_root, "default", 0)
+    ensure_synthetic(tiny_root, "default", 0)
     assert f"note: {tiny_root} holds synthetic preset 'tiny' (seed 0), not preset 'default' (seed 0)" in capsys.readouterr().out
-    notebook.ensure_synthetic(tiny_root, "tiny", 3)
+    ensure_synthetic(tiny_root, "tiny", 3)
     assert "not preset 'tiny' (seed 3)" in capsys.readouterr().out
 
 

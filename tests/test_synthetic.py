@@ -228,7 +228,7 @@ def test_config_errors_name_the_problem() -> None:
         SynthConfig(ir_luminance_mix=1.5)
     with pytest.raises(ValueError, match="max_fine_parts must be 1 or 2"):
         SynthConfig(max_fine_parts=3)
-    assert {"tiny", "easy", "default", "medium", "hard"} <= set(PRESETS)
+    assert {"tiny", "easy", "default", "moderate", "medium", "hard"} <= set(PRESETS)
     for name in PRESETS:
         resolve_config(name)  # every preset is valid
 

@@ -5,7 +5,7 @@
 """
 
 from fienet.data.synthetic.config import PRESETS, SynthConfig, resolve_config
-from fienet.data.synthetic.generate import generate_synthetic
+from fienet.data.synthetic.generate import ensure_synthetic, generate_synthetic
 from fienet.data.synthetic.layout import load_identity_table, load_part_mask
 from fienet.data.synthetic.parts import PART_LABELS
 
@@ -13,6 +13,7 @@ __all__ = [
     "PART_LABELS",
     "PRESETS",
     "SynthConfig",
+    "ensure_synthetic",
     "generate_synthetic",
     "load_identity_table",
     "load_part_mask",

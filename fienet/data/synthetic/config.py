@@ -24,19 +24,19 @@ class SynthConfig:
     width: int = 64  # image width in pixels
     jpeg_quality: int = 90  # JPEG quality of the written images
     # difficulty, strongest knob first
-    ir_luminance_mix: float = 0.85  # infrared intensity = mix * visible luminance + (1 - mix) * thermal value
+    ir_luminance_mix: float = 0.95  # infrared intensity = mix * visible luminance + (1 - mix) * thermal value
     ir_polarity_agreement: float = 1.0  # chance that a thermal edge has the sign of the luminance edge
     group_size: int = 2  # identities per look-alike group (1: no look-alikes)
     max_fine_parts: int = 2  # look-alikes differ in 1..max_fine_parts fine-grained parts (1 or 2)
     pattern_contrast: float = 0.9  # contrast of stripes, checks and logos against the top (0..1)
     noise_std: float = 0.01  # Gaussian pixel noise, as a fraction of the intensity range
-    blur_max: float = 0.4  # largest Gaussian blur radius in pixels (uniform per image)
-    occlusion_prob: float = 0.05  # chance that an obstacle hides part of the person
-    colour_jitter: float = 0.04  # per-image relative jitter of every clothing colour
+    blur_max: float = 0.3  # largest Gaussian blur radius in pixels (uniform per image)
+    occlusion_prob: float = 0.0  # chance that an obstacle hides part of the person
+    colour_jitter: float = 0.03  # per-image relative jitter of every clothing colour
     illumination_jitter: float = 0.1  # per-image relative jitter of the camera's brightness
     scale_jitter: float = 0.06  # per-image relative jitter of the person's height in pixels
     shift_jitter: float = 0.07  # per-image horizontal offset std, as a fraction of the width
-    clutter: int = 8  # largest number of background objects per image
+    clutter: int = 4  # largest number of background objects per image
 
     def __post_init__(self) -> None:
         for name in ("n_train", "n_test", "images_per_camera", "group_size"):
@@ -74,21 +74,24 @@ class SynthConfig:
 PRESETS: dict[str, dict[str, Any]] = {
     # 12 identities, 144 images: for unit tests and smoke runs (about a second).
     "tiny": dict(n_train=6, n_val=2, n_test=4, images_per_camera=2, group_size=2),
-    # Infrared nearly a grey-level copy of the visible image, little clutter, no occlusion.
-    "easy": dict(ir_luminance_mix=0.95, clutter=4, blur_max=0.3, colour_jitter=0.03, occlusion_prob=0.0),
-    # Infrared mostly follows luminance, pairs of look-alikes, clean images: what the CPU demo
-    # learns in a few minutes.
+    # Infrared a grey-level copy of the visible image, almost no clutter: for first experiments.
+    "easy": dict(ir_luminance_mix=1.0, clutter=2, blur_max=0.2, colour_jitter=0.02),
+    # Infrared nearly follows luminance, pairs of look-alikes, little clutter, no occlusion: what
+    # the CPU demo learns in four minutes.
     "default": {},
+    # More thermal infrared (15 %), more clutter, some occlusion: the demo's earlier default.
+    "moderate": dict(ir_luminance_mix=0.85, clutter=8, blur_max=0.4, colour_jitter=0.04, occlusion_prob=0.05),
     # Infrared 40 % thermal, triplets of look-alikes, noisier: needs a longer (GPU) schedule.
     "medium": dict(
         ir_luminance_mix=0.6, ir_polarity_agreement=0.85, group_size=3, pattern_contrast=0.7,
         noise_std=0.025, blur_max=0.8, occlusion_prob=0.12, colour_jitter=0.07, illumination_jitter=0.2,
+        clutter=8,
     ),
     # Mostly thermal infrared, groups of four look-alikes that differ in a single part, noisy.
     "hard": dict(
         ir_luminance_mix=0.3, ir_polarity_agreement=0.6, group_size=4, max_fine_parts=1,
         pattern_contrast=0.45, noise_std=0.04, blur_max=1.1, occlusion_prob=0.25, colour_jitter=0.1,
-        illumination_jitter=0.3,
+        illumination_jitter=0.3, clutter=8,
     ),
 }
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -86,6 +87,12 @@ def _prepare(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     if not entries:
         return True
     if not overwrite:
+        if config_path.is_file():
+            raise FileExistsError(
+                f"{config_path}: describes another synthetic dataset than preset '{manifest['preset']}' with seed "
+                f"{manifest['seed']} of this fienet version; regenerate it (`fienet synth --out {out} --overwrite`, "
+                "or overwrite=True) or choose another folder"
+            )
         raise FileExistsError(
             f"{out}: not empty and not a synthetic dataset of preset '{manifest['preset']}' with seed "
             f"{manifest['seed']}; choose an empty folder, or pass overwrite=True to replace a synthetic dataset"
@@ -116,7 +123,7 @@ def generate_synthetic(
 
     Args:
         out: dataset root to create.
-        preset: ``"tiny"``, ``"easy"``, ``"default"`` or ``"hard"`` (see ``PRESETS``).
+        preset: a name of ``PRESETS`` (``"tiny"``, ``"easy"``, ``"default"``, ``"moderate"``, ...).
         seed: dataset seed.
         workers: processes rendering in parallel (1: this process).
         overwrite: replace a different synthetic dataset already in ``out``.
@@ -150,4 +157,35 @@ def generate_synthetic(
     # written last: its presence marks a complete dataset
     with open(out / CONFIG_FILE, "w") as fh:
         yaml.safe_dump(manifest, fh, sort_keys=False)
+    return out
+
+
+def ensure_synthetic(out: str | Path, preset: str = "default", seed: int = 0, workers: int | None = None) -> Path:
+    """Generate the synthetic dataset into ``out`` unless a dataset is already there.
+
+    A dataset already there is used as it is; when its manifest shows another preset, seed or
+    generator settings than asked for, a note says so and how to regenerate it, since figures and
+    numbers then describe that other dataset.
+
+    Args:
+        out: dataset root.
+        preset, seed: what to generate when ``out`` holds no dataset.
+        workers: rendering processes (None: every core; files are identical whatever the number).
+
+    Returns:
+        The dataset root.
+    """
+    out = Path(out)
+    if not (out / "exp" / "test_id.txt").is_file():
+        print(f"generating the synthetic dataset (preset '{preset}', seed {seed}) into {out} ...")
+        return generate_synthetic(out, preset=preset, seed=seed, workers=workers or os.cpu_count() or 1)
+    manifest_path = out / CONFIG_FILE
+    if manifest_path.is_file():
+        found = yaml.safe_load(manifest_path.read_text()) or {}
+        if (found.get("preset"), found.get("seed"), found.get("config")) != (preset, seed, resolve_config(preset).to_dict()):
+            print(
+                f"note: {out} holds synthetic preset '{found.get('preset')}' (seed {found.get('seed')}), not preset "
+                f"'{preset}' (seed {seed}) as this version of the generator makes it; to regenerate, run "
+                f"`fienet synth --out {out} --preset {preset} --seed {seed} --overwrite`"
+            )
     return out
