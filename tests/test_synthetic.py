@@ -57,6 +57,16 @@ def test_parallel_workers_write_the_same_bytes(tmp_path: Path) -> None:
     assert _files(one) == _files(two)
 
 
+def test_a_dataset_without_validation_ids_reads_back(tmp_path: Path) -> None:
+    root = generate_synthetic(tmp_path / "noval", "tiny", seed=0, n_train=2, n_val=0, n_test=2, images_per_camera=1)
+    assert (root / "exp" / "val_id.txt").read_text().strip() == ""
+    data = SYSUMM01(root)
+    assert len(data.train_ids) == 2 and len(data.test_ids) == 2
+    (root / "exp" / "train_id.txt").write_text("")  # only the validation list may be empty
+    with pytest.raises(ValueError, match=r"train_id.txt: found 0 non-empty lines"):
+        SYSUMM01(root).train_ids
+
+
 def test_an_image_does_not_depend_on_rendering_order() -> None:
     people = make_identities(4, 0, 2, 2, 2, 0.85, seed=5)
     keys = [(p, cam, i) for p in people[:3] for cam in (1, 3) for i in (1, 2)]
@@ -212,7 +222,7 @@ def test_rerun_on_the_same_dataset_is_a_no_op_and_foreign_folders_are_refused(ti
 def test_overwrite_replaces_a_synthetic_dataset(tmp_path: Path) -> None:
     small = dict(n_train=2, n_val=0, n_test=2, images_per_camera=1)
     root = generate_synthetic(tmp_path / "d", "tiny", seed=0, **small)
-    with pytest.raises(FileExistsError, match="overwrite=True"):
+    with pytest.raises(FileExistsError, match=r"synth_config.yaml: describes another synthetic dataset.*--overwrite"):
         generate_synthetic(root, "tiny", seed=1, **small)
     generate_synthetic(root, "tiny", seed=1, overwrite=True, n_train=1, n_val=0, n_test=1, images_per_camera=1)
     assert sorted(p.name for p in (root / "cam1").iterdir()) == ["0001", "0002"]

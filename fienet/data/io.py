@@ -93,12 +93,13 @@ def require_dir(path: Path, layout: str) -> Path:
     return path
 
 
-def read_id_list(path: Path, layout: str) -> list[int]:
+def read_id_list(path: Path, layout: str, allow_empty: bool = False) -> list[int]:
     """Read a file holding one comma-separated line of integer identities (SYSU-MM01 ``exp/*.txt``).
 
     Args:
         path: the list file.
         layout: how the file should look, for the error message.
+        allow_empty: an empty file is an empty list (a split that may have no identities).
 
     Returns:
         The ids in file order.
@@ -110,6 +111,8 @@ def read_id_list(path: Path, layout: str) -> list[int]:
     if not path.is_file():
         raise FileNotFoundError(f"{path}: missing; expected {layout}")
     lines = [line.strip() for line in path.read_text().splitlines() if line.strip()]
+    if not lines and allow_empty:
+        return []
     if len(lines) != 1:
         raise ValueError(f"{path}: found {len(lines)} non-empty lines; expected {layout}")
     try:

@@ -120,7 +120,7 @@ class SYSUMM01:
 
     def _ids(self, split: str) -> list[int]:
         path = self.root / "exp" / f"{split}_id.txt"
-        ids = read_id_list(path, LAYOUT)
+        ids = read_id_list(path, LAYOUT, allow_empty=split == "val")  # a dataset may hold no validation ids
         require_present(self._tree.values(), ids, path, LAYOUT)
         return ids
 
