@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from fienet.evaluation.distance import compute_distmat, map_chunks, row_chunks
-from fienet.evaluation.metrics import _chunk_stats, _QueryStats, check_protocol, summarize_stats
+from fienet.evaluation.metrics import QueryStats, check_protocol, query_stats, summarize_stats
 
 # Distance entries per query chunk when no chunk size is given: 16M float32 = 64 MB.
 _DEFAULT_CHUNK_ENTRIES = 1 << 24
@@ -82,14 +82,14 @@ def evaluate_chunked(
     q_codes = np.where(g_ids[at] == q_pids, at, -1).astype(np.int32)
 
     step = chunk_size or max(1, _DEFAULT_CHUNK_ENTRIES // num_g)
-    parts: list[_QueryStats] = []
+    parts: list[QueryStats] = []
     for start in range(0, num_q, step):
         rows = slice(start, min(start + step, num_q))
         distmat = compute_distmat(q_feats[rows], g_feats, metric)  # (C, G)
         codes, cams = q_codes[rows], q_camids[rows]
 
-        def one(sub: slice, distmat=distmat, codes=codes, cams=cams) -> _QueryStats:
-            return _chunk_stats(distmat[sub], codes[sub], g_codes, cams[sub], g_camids, protocol, max_rank)
+        def one(sub: slice, distmat=distmat, codes=codes, cams=cams) -> QueryStats:
+            return query_stats(distmat[sub], codes[sub], g_codes, cams[sub], g_camids, protocol, max_rank)
 
         parts += map_chunks(one, row_chunks(*distmat.shape))
     return summarize_stats(parts, num_q, protocol, max_rank)

@@ -29,7 +29,7 @@ SYSU_IR_QUERY_CAM = 3  # SYSU-MM01 infrared camera placed in the same room as ..
 SYSU_SAME_ROOM_CAM = 2  # ... this visible camera, whose images are excluded for its queries.
 
 
-class _QueryStats(NamedTuple):
+class QueryStats(NamedTuple):
     """Per-query results of one chunk of queries, each of shape (C,)."""
 
     valid: np.ndarray  # bool: a true match survived filtering
@@ -135,7 +135,7 @@ def _count_distinct_before(
     return counts
 
 
-def _chunk_stats(
+def query_stats(
     distmat: np.ndarray,
     q_codes: np.ndarray,
     g_codes: np.ndarray,
@@ -143,7 +143,7 @@ def _chunk_stats(
     g_camids: np.ndarray,
     protocol: str,
     max_rank: int,
-) -> _QueryStats:
+) -> QueryStats:
     """AP, INP and CMC rank of each query of one chunk.
 
     Args:
@@ -189,7 +189,7 @@ def _chunk_stats(
             ranked_codes, kept, q_codes, first, np.flatnonzero(valid), max_rank
         )
         rank[valid] = 1 + counts[valid]
-    return _QueryStats(valid, ap, inp, rank)
+    return QueryStats(valid, ap, inp, rank)
 
 
 def check_protocol(protocol: str, max_rank: int) -> None:
@@ -252,8 +252,8 @@ def evaluate(
     at = np.minimum(np.searchsorted(g_ids, q_pids), g_ids.size - 1)
     q_codes = np.where(g_ids[at] == q_pids, at, -1).astype(np.int32)
 
-    def one(rows: slice) -> _QueryStats:
-        return _chunk_stats(
+    def one(rows: slice) -> QueryStats:
+        return query_stats(
             distmat[rows], q_codes[rows], g_codes, q_camids[rows], g_camids, protocol, max_rank
         )
 
@@ -261,9 +261,9 @@ def evaluate(
     return summarize_stats(parts, num_q, protocol, max_rank)
 
 
-def summarize_stats(parts: list[_QueryStats], num_q: int, protocol: str, max_rank: int) -> dict:
+def summarize_stats(parts: list[QueryStats], num_q: int, protocol: str, max_rank: int) -> dict:
     """CMC, mAP and mINP over the valid queries of per-chunk statistics (in query order)."""
-    stats = _QueryStats(*(np.concatenate(field) for field in zip(*parts)))
+    stats = QueryStats(*(np.concatenate(field) for field in zip(*parts)))
     num_valid = int(stats.valid.sum())
     if num_valid == 0:
         raise ValueError(
