@@ -19,6 +19,7 @@ from fienet.plots import (  # noqa: E402
     distance_histograms,
     embedding_tsne,
     metric_table_bar,
+    modality_statistics,
     pairwise_distance_groups,
     part_mask_overlay,
     plot_embedding,
@@ -270,3 +271,20 @@ def test_part_mask_overlay_legend_and_unnamed_values():
     assert texts == ["head", "torso"] and n_images(fig) == 1
     with pytest.raises(ValueError, match=r"mask values \[2\] have no name"):
         part_mask_overlay(solid(120), mask, {1: "head"})
+
+
+def test_modality_statistics_densities_and_mean_images():
+    rng = np.random.default_rng(0)
+    pixels = {"visible": rng.integers(0, 256, (3, 8, 4, 3), dtype=np.uint8),
+              "infrared": np.full((2, 8, 4, 3), 200, dtype=np.uint8)}
+    fig = modality_statistics(pixels, bins=16)
+    hist_ax, *image_axes = fig.axes
+    assert [ax.get_title() for ax in image_axes] == ["mean visible image", "mean infrared image"]
+    for patch in hist_ax.patches:  # one step outline per modality, each a density over 0..255
+        xy = patch.get_xy()
+        heights = xy[1:-1:2, 1]  # the top edge of every bin
+        assert heights.sum() * (255 / 16) == pytest.approx(1.0)
+    shown = image_axes[0].get_images()[0].get_array()
+    np.testing.assert_array_equal(shown, pixels["visible"].astype(np.float32).mean(axis=0).astype(np.uint8))
+    with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
+        modality_statistics({"visible": np.zeros((8, 4, 3))})

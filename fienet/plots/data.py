@@ -1,4 +1,4 @@
-"""Figures that show the data itself: a sample grid of identities by camera, part masks."""
+"""Figures that show the data itself: a sample grid of identities by camera, part masks, pixel statistics."""
 
 from __future__ import annotations
 
@@ -174,4 +174,31 @@ def part_mask_overlay(
               fontsize=8)
     if title:
         ax.set_title(title)
+    return fig
+
+
+def modality_statistics(pixels: Mapping[str, np.ndarray], bins: int = 64) -> Figure:
+    """The modality gap in pixels: grey-level histogram per modality, and each modality's mean image.
+
+    Args:
+        pixels: modality name -> uint8 images of shape (N, H, W, 3), all of one size.
+        bins: histogram bins over the grey levels 0..255.
+
+    Returns:
+        A Figure with the overlaid densities on the left and one mean image per modality.
+    """
+    if not pixels or any(np.asarray(x).ndim != 4 for x in pixels.values()):
+        raise ValueError("pixels must map modality names to (N, H, W, 3) image arrays; got "
+                         f"{ {m: np.asarray(x).shape for m, x in pixels.items()} }")
+    fig = Figure(figsize=(4 + 1.8 * len(pixels), 3.4), layout="constrained")
+    axes = fig.subplots(1, 1 + len(pixels), gridspec_kw={"width_ratios": [2.2] + [1] * len(pixels)})
+    for modality, x in pixels.items():
+        grey = np.asarray(x, dtype=np.float32).mean(axis=-1)  # (N, H, W) in 0..255
+        axes[0].hist(grey.ravel(), bins=bins, range=(0, 255), density=True, histtype="step", lw=1.5,
+                     color=MODALITY_COLORS.get(modality), label=modality)
+    axes[0].set(xlabel="grey level", ylabel="density", title="pixel intensities")
+    axes[0].legend()
+    for ax, (modality, x) in zip(axes[1:], pixels.items()):
+        ax.imshow(np.asarray(x, dtype=np.float32).mean(axis=0).astype(np.uint8))  # (H, W, 3)
+        ax.set(title=f"mean {modality} image", xticks=[], yticks=[])
     return fig
