@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -157,3 +158,14 @@ def test_ranked_lists_figure_orders_by_distance(tiny_root: Path) -> None:
     assert len(axes) == 2 * (3 + 1)
     assert axes[1].get_xlabel() == f"id {gallery[-1].pid} cam {gallery[-1].camid}"
     assert axes[0].get_title() == f"query id {query[0].pid} cam {query[0].camid}"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_stored_clean_with_a_parameters_cell(path: Path) -> None:
+    cells = json.loads(path.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert code, f"{path.name}: no code cells"
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in code), \
+        f"{path.name}: stored with outputs; clear them before committing"
+    assert "parameters" in code[0].get("metadata", {}).get("tags", []), f"{path.name}: first code cell not tagged 'parameters'"
+    assert re.match(r"\d\d_", path.name), f"{path.name}: notebooks are numbered"
