@@ -64,15 +64,21 @@ PRECISIONS = {"fp32": (None, False), "fp32 +channels_last": (None, True), "bf16"
 NUM_CLASSES = 200  # about the synthetic training identities; the classifier is a small share anyway
 
 
+def _libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL("libc.so.6")
+    except OSError:
+        return None
+
+
 def _limit_malloc_caching() -> None:
     """Make glibc hand every freed block of 64 KB or more back to the OS at once.
 
     Without it glibc keeps freed tensors' memory mapped for reuse, so the resident size stops
     following the live tensors after the first step and the peak of later runs reads as zero.
     """
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-    except OSError:
+    libc = _libc()
+    if libc is None:
         return
     m_mmap_threshold = -3
     libc.mallopt(m_mmap_threshold, 64 * 1024)
@@ -80,10 +86,9 @@ def _limit_malloc_caching() -> None:
 
 def _trim_malloc() -> None:
     """Return the free memory glibc still holds to the OS, so that the next peak starts from the live tensors."""
-    try:
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    libc = _libc()
+    if libc is not None:
+        libc.malloc_trim(0)
 
 
 def _rss_bytes() -> int:

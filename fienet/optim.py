@@ -48,7 +48,7 @@ def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer
 
 def build_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
     """Per-epoch warm-up + step or cosine decay; call ``step()`` once after each epoch."""
-    lr_factor(0, cfg.warmup_epochs, tuple(cfg.milestones), cfg.gamma, cfg.schedule, cfg.epochs)  # checks the name
+    # LambdaLR evaluates epoch 0 at once, so an unknown schedule name fails here
     return torch.optim.lr_scheduler.LambdaLR(
         optimizer,
         lambda e: lr_factor(e, cfg.warmup_epochs, tuple(cfg.milestones), cfg.gamma, cfg.schedule, cfg.epochs),

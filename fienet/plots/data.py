@@ -187,18 +187,18 @@ def modality_statistics(pixels: Mapping[str, np.ndarray], bins: int = 64) -> Fig
     Returns:
         A Figure with the overlaid densities on the left and one mean image per modality.
     """
-    if not pixels or any(np.asarray(x).ndim != 4 for x in pixels.values()):
+    images = {m: np.asarray(x, dtype=np.float32) for m, x in pixels.items()}  # (N, H, W, 3) in 0..255
+    if not images or any(x.ndim != 4 for x in images.values()):
         raise ValueError("pixels must map modality names to (N, H, W, 3) image arrays; got "
-                         f"{ {m: np.asarray(x).shape for m, x in pixels.items()} }")
-    fig = Figure(figsize=(4 + 1.8 * len(pixels), 3.4), layout="constrained")
-    axes = fig.subplots(1, 1 + len(pixels), gridspec_kw={"width_ratios": [2.2] + [1] * len(pixels)})
-    for modality, x in pixels.items():
-        grey = np.asarray(x, dtype=np.float32).mean(axis=-1)  # (N, H, W) in 0..255
-        axes[0].hist(grey.ravel(), bins=bins, range=(0, 255), density=True, histtype="step", lw=1.5,
+                         f"{ {m: x.shape for m, x in images.items()} }")
+    fig = Figure(figsize=(4 + 1.8 * len(images), 3.4), layout="constrained")
+    axes = fig.subplots(1, 1 + len(images), gridspec_kw={"width_ratios": [2.2] + [1] * len(images)})
+    for modality, x in images.items():
+        axes[0].hist(x.mean(axis=-1).ravel(), bins=bins, range=(0, 255), density=True, histtype="step", lw=1.5,
                      color=MODALITY_COLORS.get(modality), label=modality)
     axes[0].set(xlabel="grey level", ylabel="density", title="pixel intensities")
     axes[0].legend()
-    for ax, (modality, x) in zip(axes[1:], pixels.items()):
-        ax.imshow(np.asarray(x, dtype=np.float32).mean(axis=0).astype(np.uint8))  # (H, W, 3)
+    for ax, (modality, x) in zip(axes[1:], images.items()):
+        ax.imshow(x.mean(axis=0).astype(np.uint8))  # (H, W, 3)
         ax.set(title=f"mean {modality} image", xticks=[], yticks=[])
     return fig

@@ -182,7 +182,7 @@ def ensure_synthetic(out: str | Path, preset: str = "default", seed: int = 0, wo
     manifest_path = out / CONFIG_FILE
     if manifest_path.is_file():
         found = yaml.safe_load(manifest_path.read_text()) or {}
-        if (found.get("preset"), found.get("seed"), found.get("config")) != (preset, seed, resolve_config(preset).to_dict()):
+        if found != _manifest(preset, seed, resolve_config(preset)):
             print(
                 f"note: {out} holds synthetic preset '{found.get('preset')}' (seed {found.get('seed')}), not preset "
                 f"'{preset}' (seed {seed}) as this version of the generator makes it; to regenerate, run "
