@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
 from fienet import distributed
 from fienet.checkpoint import load_checkpoint, save_checkpoint
@@ -35,6 +34,7 @@ from fienet.evaluation.features import extract_features
 from fienet.losses import FIENetCriterion
 from fienet.model import build_model
 from fienet.optim import build_optimizer, build_scheduler
+from fienet.progress import progress as progress_bar
 from fienet.runtime import (
     autocast,
     resolve_amp,
@@ -88,7 +88,7 @@ def train_one_epoch(
     device = runtime.device
     sums: dict[str, float] = {}
     n_batches, n_images, start = 0, 0, time.perf_counter()
-    bar = tqdm(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
+    bar = progress_bar(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
     for it, batch in enumerate(bar):
         images = batch.images.to(device, non_blocking=True)  # (2PK, 3, H, W), [visible; infrared]
         labels = batch.labels.to(device, non_blocking=True)  # (2PK,)

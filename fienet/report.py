@@ -91,7 +91,7 @@ def extract_to_npz(
     records = reader.test_records(*trial) if split == "test" else reader.train_records(*trial)
     feats = extract_features(
         model, records, cfg.data.height, cfg.data.width, runtime.device,
-        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last,
+        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last, progress=True,
     )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)

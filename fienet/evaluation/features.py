@@ -10,6 +10,7 @@ from torch import nn
 
 from fienet.data.loader import make_test_loader
 from fienet.data.records import MODALITIES, Record
+from fienet.progress import progress as progress_bar
 from fienet.runtime import autocast
 
 
@@ -25,6 +26,7 @@ def extract_features(
     flip: bool = False,
     amp_dtype: torch.dtype | None = None,
     channels_last: bool = False,
+    progress: bool = False,
 ) -> np.ndarray:
     """Embed every record with ``model.embed`` through the stem of its own modality.
 
@@ -36,6 +38,7 @@ def extract_features(
         batch_size, workers: test loader settings.
         flip: also embed the horizontally flipped image and average (then re-normalise).
         amp_dtype, channels_last: precision and memory format of the forward pass.
+        progress: show a progress bar over the images.
 
     Returns:
         (N, D) float32 array, row i for ``records[i]``, L2-normalised.
@@ -44,6 +47,7 @@ def extract_features(
     was_training = model.training
     model.eval()
     feats: np.ndarray | None = None
+    bar = progress_bar(total=len(records), desc="features", unit="img", disable=not progress)
     for modality in MODALITIES:
         index = [i for i, r in enumerate(records) if r.modality == modality]
         if not index:
@@ -61,6 +65,8 @@ def extract_features(
             if feats is None:
                 feats = np.zeros((len(records), emb.shape[1]), dtype=np.float32)
             feats[np.asarray(index)[rows.numpy()]] = emb.cpu().numpy()
+            bar.update(len(rows))
+    bar.close()
     model.train(was_training)
     if feats is None:
         raise ValueError("extract_features: no records given")

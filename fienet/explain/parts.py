@@ -18,7 +18,6 @@ import pandas as pd
 import torch
 from PIL import Image
 from torch import Tensor
-from tqdm import tqdm
 
 from fienet.data.io import load_image
 from fienet.data.records import MODALITIES, Record
@@ -29,6 +28,7 @@ from fienet.data.synthetic.parts import PART_NAMES
 from fienet.data.transforms import test_transform
 from fienet.explain.cam import CamExplainer
 from fienet.explain.targets import SimilarityTarget
+from fienet.progress import progress as progress_bar
 from fienet.explain.wrapper import eval_mode
 from fienet.model.fienet import FIENet
 
@@ -152,7 +152,7 @@ def attention_on_parts(
     references = _references(embeddings, records, reference)  # (N, D)
 
     cams = np.empty((len(records), height, width), dtype=np.float32)  # (N, H, W)
-    bar = tqdm(total=len(records), desc=f"CAMs ({method} at {layer})", disable=not progress)
+    bar = progress_bar(total=len(records), desc=f"CAMs ({method} at {layer})", disable=not progress)
     for modality, explainer in explainers.items():
         with explainer:
             for chunk, images in batches(by_modality[modality]):
