@@ -81,7 +81,8 @@ def test_layout_is_exactly_sysu_mm01(tiny: Path) -> None:
     pids = {f"{pid:04d}" for pid in range(1, n + 1)}
     expected_files = {f"{i:04d}.jpg" for i in range(1, cfg.images_per_camera + 1)}
     assert {p.name for p in tiny.iterdir()} == {
-        *(f"cam{c}" for c in range(1, 7)), "exp", "masks", "identities.csv", "synth_config.yaml"}
+        *(f"cam{c}" for c in range(1, 7)), "exp", "masks", "identities.csv", "synth_config.yaml",
+        "synth_files.txt"}
     for cam in range(1, 7):
         assert {p.name for p in (tiny / f"cam{cam}").iterdir()} == pids
         for pid in pids:
@@ -212,21 +213,65 @@ def test_rerun_on_the_same_dataset_is_a_no_op_and_foreign_folders_are_refused(ti
     foreign = tmp_path / "notes"
     foreign.mkdir()
     (foreign / "todo.txt").write_text("keep me")
-    with pytest.raises(FileExistsError, match="notes: not empty"):
-        generate_synthetic(foreign, "tiny")
-    with pytest.raises(FileExistsError, match=r"\['todo.txt'\]"):
-        generate_synthetic(foreign, "tiny", overwrite=True)
+    for overwrite in (False, True):
+        with pytest.raises(FileExistsError, match="notes: not empty and holds no synth_files.txt"):
+            generate_synthetic(foreign, "tiny", overwrite=overwrite)
     assert (foreign / "todo.txt").read_text() == "keep me"
 
 
-def test_overwrite_replaces_a_synthetic_dataset(tmp_path: Path) -> None:
+def test_overwrite_never_touches_a_real_dataset_in_the_sysu_layout(tmp_path: Path) -> None:
+    """A folder of real images in the SYSU-MM01 layout, but not generated: nothing is deleted."""
+    real = tmp_path / "SYSU-MM01"
+    for cam in CAMERAS:
+        folder = real / f"cam{cam}" / "0001"
+        folder.mkdir(parents=True)
+        Image.fromarray(np.full((8, 4, 3), 40 * cam, np.uint8)).save(folder / "0001.jpg")
+    (real / "exp").mkdir()
+    (real / "exp" / "train_id.txt").write_text("1\n")
+    before = _files(real)
+    with pytest.raises(FileExistsError, match="SYSU-MM01: not empty and holds no synth_files.txt"):
+        generate_synthetic(real, "tiny", overwrite=True)
+    assert _files(real) == before
+
+
+def test_overwrite_removes_only_the_files_the_generator_listed(tmp_path: Path) -> None:
     small = dict(n_train=2, n_val=0, n_test=2, images_per_camera=1)
     root = generate_synthetic(tmp_path / "d", "tiny", seed=0, **small)
+    listed = (root / "synth_files.txt").read_text().splitlines()[1:]
+    assert sorted(listed) == sorted(k for k in _files(root) if k not in ("synth_files.txt", "synth_config.yaml"))
+    (root / "cam1" / "0003" / "my_photo.png").write_bytes(b"user data")  # added by a user
+    (root / "README.txt").write_text("my notes")
     with pytest.raises(FileExistsError, match=r"synth_config.yaml: describes another synthetic dataset.*--overwrite"):
         generate_synthetic(root, "tiny", seed=1, **small)
     generate_synthetic(root, "tiny", seed=1, overwrite=True, n_train=1, n_val=0, n_test=1, images_per_camera=1)
-    assert sorted(p.name for p in (root / "cam1").iterdir()) == ["0001", "0002"]
+    assert (root / "cam1" / "0003" / "my_photo.png").read_bytes() == b"user data"
+    assert (root / "README.txt").read_text() == "my notes"
     assert yaml.safe_load((root / "synth_config.yaml").read_text())["seed"] == 1
+    # the old dataset's images are gone, the user's folder stays because it holds the user's file
+    assert sorted(p.name for p in (root / "cam1").iterdir()) == ["0001", "0002", "0003"]
+    assert [p.name for p in (root / "cam1" / "0003").iterdir()] == ["my_photo.png"]
+    assert not (root / "masks" / "cam1" / "0004").exists()
+
+
+def test_an_interrupted_generation_is_replaced_only_with_overwrite(tmp_path: Path) -> None:
+    small = dict(n_train=1, n_val=0, n_test=1, images_per_camera=1)
+    root = generate_synthetic(tmp_path / "d", "tiny", seed=0, **small)
+    (root / "synth_config.yaml").unlink()  # as if killed before the end
+    with pytest.raises(FileExistsError, match="unfinished synthetic dataset"):
+        generate_synthetic(root, "tiny", seed=0, **small)
+    generate_synthetic(root, "tiny", seed=0, overwrite=True, **small)
+    assert (root / "synth_config.yaml").is_file()
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(seed=-1), "seed -1: expected an integer >= 0"),
+    (dict(workers=0), "workers 0: expected an integer >= 1"),
+    (dict(n_train=0), "n_train"),
+])
+def test_out_of_range_arguments_are_named(tmp_path: Path, kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        generate_synthetic(tmp_path / "d", "tiny", **kwargs)
+    assert not (tmp_path / "d").exists()
 
 
 def test_config_errors_name_the_problem() -> None:

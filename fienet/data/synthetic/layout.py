@@ -3,7 +3,9 @@
 The images follow SYSU-MM01 exactly (``cam1..cam6/<pid:04d>/<nnnn>.jpg`` and
 ``exp/{train,val,test}_id.txt``), so the SYSU-MM01 reader loads them unchanged. Beside them sit
 what only a synthetic dataset can offer: a part mask per image under ``masks/``, the identity
-table ``identities.csv`` and the resolved generator config ``synth_config.yaml``.
+table ``identities.csv``, the resolved generator config ``synth_config.yaml`` (written last: it
+marks a complete dataset) and ``synth_files.txt``, the list of every file the generator writes
+(written first: it is what ``overwrite`` may remove, and nothing else).
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from fienet.data.synthetic.cameras import CAMERAS
 MASKS_DIR = "masks"
 IDENTITY_TABLE = "identities.csv"
 CONFIG_FILE = "synth_config.yaml"
+# Every file the generator writes, listed before the first image: the only files overwrite may remove.
+FILE_LIST = "synth_files.txt"
+FILE_LIST_HEADER = "# fienet synthetic dataset: the files generate_synthetic wrote here (overwrite removes only these)"
 SPLIT_FILES: dict[str, str] = {"train": "exp/train_id.txt", "val": "exp/val_id.txt", "test": "exp/test_id.txt"}
 
 
