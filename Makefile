@@ -1,17 +1,32 @@
-# Two commands set everything up on a fresh clone: `make demo` and `make test`.
-# Each creates the virtual environment it needs on first use.
+# Three commands set everything up on a fresh clone: `make demo`, `make test` and `make lab`.
+# Each creates the virtual environment it needs on first use (and, in a git clone, the nbstripout
+# filter that keeps notebook outputs out of git).
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast synth notebooks html bench clean
+.PHONY: demo test test-fast lab synth notebooks html bench git-filter clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
+	$(MAKE) --no-print-directory git-filter
 	touch $(STAMP)
+
+# .gitattributes sends every *.ipynb through the filter named nbstripout; git's config (not
+# versioned) says what that filter runs. Cell ids are kept so that stripping changes nothing else.
+# Setting the same values again is harmless, and outside a git checkout there is nothing to do.
+NBSTRIPOUT := "$(abspath $(PY))" -m nbstripout --keep-id
+git-filter:  ## strip notebook outputs on `git add`, whatever the editor saved (needs nbstripout in .venv)
+	@if git rev-parse --git-dir >/dev/null 2>&1; then \
+	  git config filter.nbstripout.clean '$(NBSTRIPOUT)' && \
+	  git config filter.nbstripout.smudge cat && \
+	  git config filter.nbstripout.required true && \
+	  git config diff.ipynb.textconv '$(NBSTRIPOUT) --textconv' && \
+	  echo "git filter nbstripout: notebook outputs stay out of commits"; \
+	fi
 
 demo: $(STAMP)  ## train FIENet on the synthetic data on CPU and write runs/demo/
 	$(VENV)/bin/fienet demo --config configs/demo.yaml
