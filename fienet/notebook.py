@@ -22,7 +22,6 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
@@ -350,29 +349,3 @@ def folder_tree(root: str | Path, depth: int = 2, max_entries: int = 3, top_entr
 
     walk(root, "    ", 1)
     return "\n".join(lines)
-
-
-def ranked_lists_figure(
-    distmat: np.ndarray, query: Sequence[Record], gallery: Sequence[Record], rows: Sequence[int], k: int = 10
-) -> Figure:
-    """Ranked lists of some queries of one split, captioned with identity and camera.
-
-    Args:
-        distmat: (Q, G) distances of the split.
-        query: the Q query records; gallery: the G gallery records.
-        rows: indices of the queries to show.
-        k: gallery images per row.
-    """
-    from fienet import plots  # plots pulls in seaborn; only figures need it
-
-    rows = list(rows)
-    g_pids = np.array([r.pid for r in gallery])
-    order = np.argsort(distmat[rows], axis=1)[:, :k]  # (n, k)
-    return plots.ranked_lists(
-        [query[i].path for i in rows],
-        [[gallery[j].path for j in ranked] for ranked in order],
-        [g_pids[ranked] == query[i].pid for i, ranked in zip(rows, order)],
-        k=k,
-        titles=[[f"id {gallery[j].pid} cam {gallery[j].camid}" for j in ranked] for ranked in order],
-        query_titles=[f"query id {query[i].pid} cam {query[i].camid}" for i in rows],
-    )

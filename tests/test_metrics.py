@@ -6,6 +6,7 @@ import torch
 
 import fienet.evaluation.distance as distance_module
 from fienet.evaluation import compute_distmat, evaluate
+from fienet.evaluation.metrics import protocol_kept, protocol_ranking
 from fienet.evaluation.reference import evaluate_loop
 
 
@@ -168,6 +169,46 @@ def test_matches_plain_loop_on_random_data(protocol, with_ties, monkeypatch):
     assert fast["mAP"] == pytest.approx(slow["mAP"], abs=1e-12)
     assert fast["mINP"] == pytest.approx(slow["mINP"], abs=1e-12)
     assert 0.0 <= fast["mINP"] <= fast["mAP"] <= 1.0
+
+
+@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+def test_protocol_ranking_is_the_ranking_evaluate_scores(protocol):
+    # Scored query by query, the AP of the shown ranking must be evaluate's AP: pictures and
+    # metric see the same images in the same order (ties included).
+    rng = np.random.default_rng(3)
+    num_q, num_g = 40, 30
+    q_pids, g_pids = rng.integers(0, 6, num_q), rng.integers(0, 6, num_g)
+    q_cams, g_cams = rng.integers(1, 7, num_q), rng.integers(1, 7, num_g)
+    distmat = rng.integers(0, 5, (num_q, num_g)).astype(np.float32)
+    ranked = protocol_ranking(distmat, q_pids, g_pids, q_cams, g_cams, protocol)
+    checked = 0
+    for i, order in enumerate(ranked):
+        hits = np.flatnonzero(g_pids[order] == q_pids[i]) + 1
+        if hits.size == 0:
+            continue
+        one = evaluate(distmat[i : i + 1], q_pids[i : i + 1], g_pids, q_cams[i : i + 1], g_cams, protocol)
+        assert np.mean(np.arange(1, hits.size + 1) / hits) == pytest.approx(one["mAP"], abs=1e-12)
+        assert hits.size / hits[-1] == pytest.approx(one["mINP"], abs=1e-12)
+        checked += 1
+    assert checked > num_q // 2
+    if protocol == "sysu":
+        assert all(not (g_cams[order] == 2).any() for i, order in enumerate(ranked) if q_cams[i] == 3)
+        assert any((g_cams[order] == 2).any() for i, order in enumerate(ranked) if q_cams[i] != 3)
+    lengths = {len(order) for order in ranked}
+    assert lengths == {num_g} if protocol == "regdb" else max(lengths) == num_g and min(lengths) < num_g
+    assert [len(o) for o in protocol_ranking(distmat, q_pids, g_pids, q_cams, g_cams, protocol, k=5)] == [5] * num_q
+
+
+def test_protocol_kept_hand_example():
+    q_pids, q_cams = np.array([7, 7]), np.array([3, 6])
+    g_pids, g_cams = np.array([7, 3, 7]), np.array([2, 2, 6])
+    np.testing.assert_array_equal(protocol_kept("sysu", q_pids, q_cams, g_pids, g_cams),
+                                  [[False, False, True], [True, True, True]])
+    np.testing.assert_array_equal(protocol_kept("llcm", q_pids, q_cams, g_pids, g_cams),
+                                  [[True, True, True], [True, True, False]])
+    assert protocol_kept("regdb", q_pids, q_cams, g_pids, g_cams) is None
+    with pytest.raises(ValueError, match="unknown protocol"):
+        protocol_kept("market", q_pids, q_cams, g_pids, g_cams)
 
 
 def test_long_distinct_prefix_before_first_match():

@@ -149,18 +149,6 @@ def test_load_images_resizes_to_uint8(tmp_path: Path) -> None:
     assert (images[0] == [200, 0, 0]).all() and (images[1] == 50).all()
 
 
-def test_ranked_lists_figure_orders_by_distance(tiny_root: Path) -> None:
-    from fienet.data import build_dataset
-
-    query, gallery = build_dataset("synthetic", tiny_root).test_split()
-    distmat = np.tile(np.arange(len(gallery), 0, -1, dtype=float), (len(query), 1))  # last gallery image first
-    fig = notebook.ranked_lists_figure(distmat, query, gallery, rows=[0, 1], k=3)
-    axes = fig.get_axes()
-    assert len(axes) == 2 * (3 + 1)
-    assert axes[1].get_xlabel() == f"id {gallery[-1].pid} cam {gallery[-1].camid}"
-    assert axes[0].get_title() == f"query id {query[0].pid} cam {query[0].camid}"
-
-
 def _as_committed(path: Path) -> str:
     """The notebook as a commit would store it.
 

@@ -23,6 +23,7 @@ from fienet.plots import (  # noqa: E402
     pairwise_distance_groups,
     part_mask_overlay,
     plot_embedding,
+    protocol_ranked_lists,
     ranked_list,
     ranked_lists,
     sample_grid,
@@ -121,6 +122,26 @@ def test_ranked_list_frames_follow_matches():
         assert tuple(shown[0, 0]) == expected and tuple(shown[-1, -1]) == expected
         assert (shown[shown.shape[0] // 2, shown.shape[1] // 2] == 10 * (rank + 1)).all()
         assert ax.get_title() == f"rank {rank + 1}" and ax.get_xlabel() == "abcd"[rank]
+
+
+def test_protocol_ranked_lists_drop_what_the_protocol_removes(tmp_path):
+    paths = []
+    for i in range(4):
+        paths.append(str(tmp_path / f"{i}.png"))
+        Image.fromarray(solid(40 * i + 20)).save(paths[-1])
+    query = [Record(paths[0], 7, 3, INFRARED), Record(paths[0], 7, 6, INFRARED)]
+    gallery = [Record(paths[1], 7, 2, VISIBLE), Record(paths[2], 5, 1, VISIBLE), Record(paths[3], 7, 4, VISIBLE)]
+    distmat = np.array([[0.1, 0.2, 0.3], [0.1, 0.2, 0.3]])  # camera 2 is nearest for both queries
+    fig = protocol_ranked_lists(distmat, query, gallery, rows=[0, 1], protocol="sysu", k=3)
+    axes = np.array(fig.get_axes()).reshape(2, 4)
+    # The camera-3 query never sees the camera-2 image; the camera-6 query does, at rank 1.
+    assert [ax.get_xlabel() for ax in axes[0, 1:3]] == ["id 5 cam 1", "id 7 cam 4"]
+    assert not axes[0, 3].images and "1 left out by protocol" in axes[0, 0].get_title()
+    assert [ax.get_xlabel() for ax in axes[1, 1:]] == ["id 7 cam 2", "id 5 cam 1", "id 7 cam 4"]
+    assert "left out" not in axes[1, 0].get_title()
+    assert tuple(axes[0, 1].images[0].get_array()[0, 0]) == MISMATCH_RGB  # id 5: framed red
+    assert tuple(axes[0, 2].images[0].get_array()[0, 0]) == MATCH_RGB
+    assert axes[1, 1].get_title() == "rank 1"
 
 
 def test_ranked_list_checks_matches():

@@ -52,36 +52,78 @@ def _as_vector(
     return x
 
 
-def _removed(
+def protocol_kept(
     protocol: str,
-    order: np.ndarray,
-    pid_match: np.ndarray,
+    q_pids: np.ndarray,
     q_camids: np.ndarray,
+    g_pids: np.ndarray,
     g_camids: np.ndarray,
 ) -> np.ndarray | None:
-    """Which ranked gallery entries the protocol discards for each query.
+    """Which gallery images a protocol lets each query see: the one filter of the package.
+
+    ``evaluate`` scores rankings with these images removed, and every ranked list, browser or
+    "best match" that shows a query's neighbours must drop the same ones, or a picture shows
+    images that the metric never counted.
 
     Args:
         protocol: one of ``PROTOCOLS``.
-        order: (C, G) ranking of the gallery for each query.
-        pid_match: (C, G) bool, ranked gallery entry has the query's identity.
-        q_camids: (C,) query cameras.
+        q_pids: (Q,) query identities (any integer codes; only equality matters).
+        q_camids: (Q,) query cameras.
+        g_pids: (G,) gallery identities.
         g_camids: (G,) gallery cameras.
 
     Returns:
-        (C, G) bool mask in ranked order, or None when nothing is removed.
+        (Q, G) bool, True where gallery image j stays in query i's ranking; None when the
+        protocol removes nothing for these queries.
     """
-    is_cam3 = q_camids == SYSU_IR_QUERY_CAM  # (C,)
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown protocol {protocol!r}; expected one of {PROTOCOLS}")
+    q_pids, q_camids = np.asarray(q_pids), np.asarray(q_camids)
+    g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
+    is_cam3 = q_camids == SYSU_IR_QUERY_CAM  # (Q,)
     if protocol == "regdb" or (protocol == "sysu" and not is_cam3.any()):
         return None
-    removed = np.zeros(order.shape, dtype=bool)  # (C, G)
     if protocol == "sysu":
-        removed[is_cam3] = (g_camids == SYSU_SAME_ROOM_CAM)[order[is_cam3]]
-    else:
-        # LLCM only ever removes entries of the query's own identity: check just those.
-        rows, cols = np.nonzero(pid_match)
-        removed[rows, cols] = g_camids[order[rows, cols]] == q_camids[rows]
-    return removed
+        # Cameras 2 and 3 film the same room: a camera-3 query never sees camera 2.
+        return ~(is_cam3[:, None] & (g_camids == SYSU_SAME_ROOM_CAM)[None, :])  # (Q, G)
+    # LLCM: the query's own identity seen by the query's own camera is not a cross-view match.
+    return ~((q_pids[:, None] == g_pids[None, :]) & (q_camids[:, None] == g_camids[None, :]))  # (Q, G)
+
+
+def protocol_ranking(
+    distmat: np.ndarray,
+    q_pids: np.ndarray,
+    g_pids: np.ndarray,
+    q_camids: np.ndarray,
+    g_camids: np.ndarray,
+    protocol: str,
+    k: int | None = None,
+) -> list[np.ndarray]:
+    """Each query's gallery ranking as ``evaluate`` scores it: by distance, protocol-filtered.
+
+    Ties are broken as ``evaluate`` breaks them (``np.argsort``'s default order), so a picture
+    of the ranking shows exactly the images, in the order, that the metric counted.
+
+    Args:
+        distmat: (Q, G) distances, smaller is more similar.
+        q_pids: (Q,) query identities; g_pids: (G,) gallery identities.
+        q_camids: (Q,) query cameras; g_camids: (G,) gallery cameras.
+        protocol: one of ``PROTOCOLS``.
+        k: keep only the first k of each ranking (None: all kept images).
+
+    Returns:
+        Q arrays of gallery column indices, best first; lengths differ when the filter removes
+        a different number of images per query.
+    """
+    distmat = np.asarray(distmat)
+    kept = protocol_kept(protocol, q_pids, q_camids, g_pids, g_camids)
+    order = np.argsort(distmat, axis=1)  # (Q, G), the tie order of evaluate
+    rows = []
+    for i, ranked in enumerate(order):
+        if kept is not None:
+            ranked = ranked[kept[i, ranked]]
+        rows.append(ranked if k is None else ranked[:k])
+    return rows
 
 
 def _count_distinct_before(
@@ -158,8 +200,9 @@ def query_stats(
     order = np.argsort(distmat, axis=1)  # (C, G), numpy's default kind fixes the tie order
     ranked_codes = g_codes[order]  # (C, G)
     pid_match = ranked_codes == q_codes[:, None]  # (C, G)
-    removed = _removed(protocol, order, pid_match, q_camids, g_camids)
-    kept = None if removed is None else ~removed
+    kept = protocol_kept(protocol, q_codes, q_camids, g_codes, g_camids)  # (C, G) in gallery order
+    if kept is not None:
+        kept = np.take_along_axis(kept, order, axis=1)  # (C, G) in ranked order
     matches = pid_match if kept is None else pid_match & kept
 
     rows, cols = np.nonzero(matches)  # row-major, so each row's matches come in rank order

@@ -10,7 +10,7 @@ from fienet.plots.data import blend_mask, modality_statistics, part_mask_overlay
 from fienet.plots.distances import distance_histograms, pairwise_distance_groups
 from fienet.plots.embedding import embedding_tsne, plot_embedding, tsne_pair, tsne_points
 from fienet.plots.results import cmc_curves, metric_table_bar
-from fienet.plots.retrieval import ranked_list, ranked_lists
+from fienet.plots.retrieval import protocol_ranked_lists, ranked_list, ranked_lists
 from fienet.plots.training import training_curves
 
 __all__ = [
@@ -25,6 +25,7 @@ __all__ = [
     "pairwise_distance_groups",
     "part_mask_overlay",
     "plot_embedding",
+    "protocol_ranked_lists",
     "ranked_list",
     "ranked_lists",
     "sample_grid",

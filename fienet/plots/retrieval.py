@@ -8,6 +8,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from fienet.data.records import Record
+from fienet.evaluation.metrics import protocol_ranking
 from fienet.plots.images import (
     MATCH_RGB,
     MISMATCH_RGB,
@@ -58,7 +60,7 @@ def _draw_row(axes: Sequence[Axes], query: ImageLike, gallery: Sequence[ImageLik
         bare(ax)
         ax.set_title(f"rank {rank + 1}", color=_hex(color), fontsize=9)
         if titles is not None:
-            ax.set_xlabel(titles[rank], fontsize=7)
+            ax.set_xlabel(titles[rank], fontsize=9)
 
 
 def ranked_list(
@@ -145,3 +147,46 @@ def ranked_lists(
                   None if titles is None else titles[q],
                   f"query {q + 1}" if query_titles is None else query_titles[q])
     return fig
+
+
+def protocol_ranked_lists(
+    distmat: np.ndarray,
+    query: Sequence[Record],
+    gallery: Sequence[Record],
+    rows: Sequence[int],
+    protocol: str,
+    k: int = 10,
+) -> Figure:
+    """Ranked lists of some queries of one split, as the protocol's metric sees them.
+
+    The gallery images the protocol removes for a query (SYSU-MM01: camera 2 for a camera-3
+    query; LLCM: the query's identity in the query's camera) are dropped before ranking, exactly
+    as :func:`~fienet.evaluation.metrics.evaluate` drops them; the query's title says when.
+
+    Args:
+        distmat: (Q, G) distances of the split.
+        query: the Q query records; gallery: the G gallery records.
+        rows: indices of the queries to show.
+        protocol: ``"sysu"``, ``"regdb"`` or ``"llcm"``.
+        k: gallery images per row.
+    """
+    rows = list(rows)
+    distmat = np.asarray(distmat)
+    q_pids = np.array([query[i].pid for i in rows])
+    q_cams = np.array([query[i].camid for i in rows])
+    g_pids = np.array([r.pid for r in gallery])
+    g_cams = np.array([r.camid for r in gallery])
+    ranked = protocol_ranking(distmat[rows], q_pids, g_pids, q_cams, g_cams, protocol)
+    query_titles = []
+    for i, order in zip(rows, ranked):
+        removed = len(gallery) - len(order)
+        note = f"\n{removed} left out by protocol" if removed else ""
+        query_titles.append(f"query id {query[i].pid}\ncam {query[i].camid}{note}")
+    return ranked_lists(
+        [query[i].path for i in rows],
+        [[gallery[j].path for j in order] for order in ranked],
+        [g_pids[order] == query[i].pid for i, order in zip(rows, ranked)],
+        k=k,
+        titles=[[f"id {gallery[j].pid} cam {gallery[j].camid}" for j in order[:k]] for order in ranked],
+        query_titles=query_titles,
+    )
