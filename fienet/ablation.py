@@ -29,9 +29,11 @@ import torch
 from fienet.config import Config, ModelConfig, apply_overrides, load_config, save_config
 from fienet.data import SYSUMM01, Record
 from fienet.data.synthetic import ensure_synthetic
-from fienet.engine import Runtime, fit, load_trained_model
+from fienet.checkpoint import load_trained_model
+from fienet.engine import fit
 from fienet.evaluation.runner import Setting, evaluate_model, summarize
 from fienet.explain import attention_on_parts, attention_summary
+from fienet.runtime import Runtime
 
 # name -> (PFAM, MPIM, IGCL); IGCL on keeps the config's loss.igcl_weight, off sets it to 0.
 VARIANTS: dict[str, tuple[bool, bool, bool]] = {
@@ -92,11 +94,10 @@ def run_one(cfg: Config, attention_ids: int = 20) -> dict[str, Any]:
     start = time.perf_counter()
     fit(cfg)
     train_s = time.perf_counter() - start
-    runtime = Runtime.from_config(cfg)
-    model, _ = load_trained_model(Path(cfg.train.out_dir) / "best.pt", runtime.device)
+    runtime = Runtime.for_evaluation(cfg.train.device)
+    model, _ = load_trained_model(Path(cfg.train.out_dir) / "best.pt", runtime)
     run = evaluate_model(
-        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime.device,
-        settings=[SETTING], amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last,
+        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime, settings=[SETTING]
     )
     metrics = summarize(run.table).iloc[0]
     layer = final_layer(cfg.model)

@@ -13,9 +13,14 @@ import pickle
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from fienet.config import Config
+    from fienet.runtime import Runtime
 
 CHECKPOINT_KEYS = ("model", "epoch", "config")
 
@@ -68,3 +73,29 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
             f"{path}: not a fienet checkpoint: expected a dict with keys {list(CHECKPOINT_KEYS)}, found {found}"
         )
     return state
+
+
+def load_trained_model(path: str | Path, runtime: Runtime | torch.device | str = "cpu") -> tuple[nn.Module, Config]:
+    """Rebuild the model saved in a checkpoint, with its config, ready for evaluation.
+
+    Args:
+        path: a checkpoint written by training.
+        runtime: where the model goes (and in which memory format); a bare device means
+            :meth:`~fienet.runtime.Runtime.for_evaluation` on it.
+
+    Returns:
+        ``(model, cfg)``: the network in eval mode, and the config it was trained with
+        (``model.weights`` cleared: the checkpoint holds every weight).
+    """
+    # Imported here so that reading and writing checkpoints stays free of the model code.
+    from fienet.config import Config
+    from fienet.model import build_model
+    from fienet.runtime import Runtime
+
+    runtime = Runtime.of(runtime)
+    state = load_checkpoint(path, map_location=runtime.device)
+    cfg = Config.from_dict(state["config"])
+    cfg.model.weights = None  # the checkpoint holds every weight; nothing to fetch
+    model = build_model(cfg.model, state["num_classes"])
+    model.load_state_dict(state["model"])
+    return runtime.place(model).eval(), cfg

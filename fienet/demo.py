@@ -23,9 +23,11 @@ import pandas as pd  # noqa: E402
 from fienet import plots  # noqa: E402
 from fienet.config import Config  # noqa: E402
 from fienet.data.synthetic import ensure_synthetic  # noqa: E402
-from fienet.engine import Runtime, fit, load_trained_model  # noqa: E402
+from fienet.checkpoint import load_trained_model  # noqa: E402
+from fienet.engine import fit  # noqa: E402
 from fienet.evaluation.runner import ProtocolRun, evaluate_model, summarize  # noqa: E402
 from fienet.evaluation.trivial import trivial_floor  # noqa: E402
+from fienet.runtime import Runtime  # noqa: E402
 
 RANKED_SETTING = "all-search single-shot"
 
@@ -45,9 +47,9 @@ def run_demo(cfg: Config) -> Path:
     timings["train_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    runtime = Runtime.from_config(cfg)
-    model, _ = load_trained_model(out / "best.pt", runtime.device)
-    run = evaluate_model(model, "synthetic", str(root), cfg.data.height, cfg.data.width, runtime.device)
+    runtime = Runtime.for_evaluation(cfg.train.device)
+    model, _ = load_trained_model(out / "best.pt", runtime)
+    run = evaluate_model(model, "synthetic", str(root), cfg.data.height, cfg.data.width, runtime)
     summary = summarize(run.table)
     floor = trivial_floor(root, mode="all", shots=1)
     timings["evaluate_s"] = time.perf_counter() - t

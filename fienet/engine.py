@@ -15,7 +15,6 @@ import json
 import math
 import time
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -28,41 +27,19 @@ from fienet import distributed
 from fienet.checkpoint import load_checkpoint, save_checkpoint
 from fienet.config import Config, save_config
 from fienet.data import build_dataset, make_train_loader, set_epoch, split_validation
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
 from fienet.losses import FIENetCriterion
+from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
 from fienet.optim import build_optimizer, build_scheduler
 from fienet.progress import progress as progress_bar
-from fienet.runtime import (
-    autocast,
-    resolve_amp,
-    resolve_channels_last,
-    rng_state,
-    seed_everything,
-    select_device,
-    set_rng_state,
-)
+from fienet.runtime import Runtime, rng_state, seed_everything, select_device, set_rng_state
 
 
 class NonFiniteLossError(FloatingPointError):
     """The training loss became NaN or infinite."""
-
-
-@dataclass
-class Runtime:
-    """Decisions taken once per run: where and in which precision the model runs."""
-
-    device: torch.device
-    amp_dtype: torch.dtype | None
-    channels_last: bool
-
-    @classmethod
-    def from_config(cls, cfg: Config) -> Runtime:
-        device = select_device(cfg.train.device)
-        amp_dtype = resolve_amp(cfg.train.amp, device)
-        return cls(device, amp_dtype, resolve_channels_last(cfg.train.channels_last, device, amp_dtype))
 
 
 def training_records(cfg: Config) -> list[Record]:
@@ -90,13 +67,11 @@ def train_one_epoch(
     n_batches, n_images, start = 0, 0, time.perf_counter()
     bar = progress_bar(loader, desc=f"epoch {epoch + 1}", leave=False, disable=not progress)
     for it, batch in enumerate(bar):
-        images = batch.images.to(device, non_blocking=True)  # (2PK, 3, H, W), [visible; infrared]
+        images = runtime.inputs(batch.images)  # (2PK, 3, H, W), [visible; infrared]
         labels = batch.labels.to(device, non_blocking=True)  # (2PK,)
         is_ir = batch.is_infrared.to(device, non_blocking=True)  # (2PK,) bool
-        if runtime.channels_last:
-            images = images.contiguous(memory_format=torch.channels_last)
         n_vis = int((~is_ir).sum())
-        with autocast(device, runtime.amp_dtype):
+        with runtime.autocast():
             out = model(visible=images[:n_vis], infrared=images[n_vis:])
             loss, parts = criterion(out, labels, is_ir)
         if not torch.isfinite(loss):
@@ -121,13 +96,13 @@ def train_one_epoch(
 
 
 def validate(model: nn.Module, records: Sequence[Record], cfg: Config, runtime: Runtime) -> dict[str, float]:
-    """Infrared-to-visible retrieval on the held-out training identities (no filtering)."""
+    """Infrared-to-visible retrieval on the held-out training identities (no filtering).
+
+    Runs in the training runtime: selection is part of training, and its numbers are never reported.
+    """
     query = [r for r in records if r.modality == INFRARED]
     gallery = [r for r in records if r.modality == VISIBLE]
-    feats = extract_features(
-        model, query + gallery, cfg.data.height, cfg.data.width, runtime.device,
-        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last,
-    )
+    feats = extract_features(model, query + gallery, cfg.data.height, cfg.data.width, runtime)
     distmat = compute_distmat(feats[: len(query)], feats[len(query):])
     result = evaluate(
         distmat,
@@ -166,16 +141,14 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
     # Ranks draw different augmentations; DDP copies rank 0's initial weights to every rank.
     seed_everything(cfg.train.seed + env.rank)
     runtime = Runtime.from_config(cfg)
-    runtime.device = distributed.local_device(runtime.device, env)
+    runtime = runtime.on(distributed.local_device(runtime.device, env))
 
     train_recs, val_recs = split_validation(training_records(cfg), cfg.data.val_ids, cfg.train.seed)
     loader = make_train_loader(
         train_recs, cfg.data, seed=cfg.train.seed, num_batches=cfg.train.iters_per_epoch or None,
         rank=env.rank, world_size=env.world_size,
     )
-    net = build_model(cfg.model, loader.dataset.num_classes).to(runtime.device)
-    if runtime.channels_last:
-        net = net.to(memory_format=torch.channels_last)
+    net = runtime.place(build_model(cfg.model, loader.dataset.num_classes))
     criterion = FIENetCriterion(cfg.loss)
     # Without the identity loss the classifier gets no gradient, which DDP must be told about.
     model = distributed.wrap_model(net, env, runtime.device, cfg.train.sync_bn, find_unused=not criterion.use_id)
@@ -249,13 +222,3 @@ def _write_history(history: list[dict[str, Any]], out_dir: Path) -> None:
     frame = pd.DataFrame(history)
     frame.to_csv(out_dir / "history.csv", index=False)
     (out_dir / "history.json").write_text(json.dumps(history, indent=1))
-
-
-def load_trained_model(path: str | Path, device: torch.device | str = "cpu") -> tuple[nn.Module, Config]:
-    """Rebuild the model saved in a checkpoint, with its config, ready for evaluation."""
-    state = load_checkpoint(path, map_location=device)
-    cfg = Config.from_dict(state["config"])
-    cfg.model.weights = None  # the checkpoint holds every weight; nothing to fetch
-    model = build_model(cfg.model, state["num_classes"])
-    model.load_state_dict(state["model"])
-    return model.to(device).eval(), cfg

@@ -25,13 +25,13 @@ import torch
 from torch import nn
 from torchvision.transforms.v2 import functional as F
 
-from fienet.checkpoint import load_checkpoint
+from fienet.checkpoint import load_checkpoint, load_trained_model
 from fienet.config import Config, apply_overrides, load_config
 from fienet.data import build_dataset
 from fienet.data.io import load_image
 from fienet.data.records import Record
 from fienet.data.synthetic import ensure_synthetic
-from fienet.engine import fit, load_trained_model
+from fienet.engine import fit
 from fienet.runtime import select_device
 
 SMOKE_ENV = "FIENET_SMOKE"

@@ -10,10 +10,10 @@ import pandas as pd
 
 from fienet.config import save_config
 from fienet.data import build_dataset
-from fienet.engine import Runtime, load_trained_model
+from fienet.checkpoint import load_trained_model
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.runner import evaluate_model, summarize
-from fienet.runtime import select_device
+from fienet.runtime import Runtime
 
 
 def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, stem: str) -> None:
@@ -25,12 +25,13 @@ def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, s
 
 
 def _load(checkpoint: str | Path, dataset: str | None, root: str | None, device: str) -> tuple:
-    """The checkpoint's model and config, pointed at ``dataset``/``root`` when given, and its runtime."""
-    model, cfg = load_trained_model(checkpoint, select_device(device))
+    """The checkpoint's model and config, pointed at ``dataset``/``root`` when given, and the evaluation runtime."""
+    runtime = Runtime.for_evaluation(device)
+    model, cfg = load_trained_model(checkpoint, runtime)
     cfg.data.dataset = dataset or cfg.data.dataset
     cfg.data.root = root or cfg.data.root
     cfg.train.device = device
-    return model, cfg, Runtime.from_config(cfg)
+    return model, cfg, runtime
 
 
 def evaluate_checkpoint(
@@ -45,8 +46,8 @@ def evaluate_checkpoint(
     """Full protocol of ``checkpoint`` on its dataset (or another); tables saved beside it."""
     model, cfg, runtime = _load(checkpoint, dataset, root, device)
     run = evaluate_model(
-        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime.device,
-        rerank=rerank, flip=flip, amp_dtype=runtime.amp_dtype, regdb_trial=cfg.data.regdb_trial,
+        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime,
+        rerank=rerank, flip=flip, regdb_trial=cfg.data.regdb_trial,
     )
     per_trial, summary = run.table, summarize(run.table)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent
@@ -89,10 +90,7 @@ def extract_to_npz(
     # Only RegDB splits identities per trial; the other readers take no trial.
     trial = (cfg.data.regdb_trial,) if cfg.data.dataset == "regdb" else ()
     records = reader.test_records(*trial) if split == "test" else reader.train_records(*trial)
-    feats = extract_features(
-        model, records, cfg.data.height, cfg.data.width, runtime.device,
-        amp_dtype=runtime.amp_dtype, channels_last=runtime.channels_last, progress=True,
-    )
+    feats = extract_features(model, records, cfg.data.height, cfg.data.width, runtime, progress=True)
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     np.savez(

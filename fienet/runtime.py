@@ -4,18 +4,32 @@ The device is chosen once (``select_device``) and passed down; nothing calls ``.
 Mixed precision: fp16 or bf16 autocast on CUDA; bf16 autocast on CPUs whose instruction set has
 bf16 matrix units (AMX or AVX512-BF16), where it is measurably faster; fp32 elsewhere, where
 bf16 on CPU is emulated and slower (see docs/benchmarks.md).
+
+The three decisions (device, precision, memory format) travel together as one :class:`Runtime`:
+``Runtime.from_config`` for training, ``Runtime.for_evaluation`` for every reported number.
+Reported numbers are computed in fp32 whatever the training precision, so one checkpoint gives
+one table on every machine and through every path (command line, demo, notebooks, ablation).
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import random
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 import torch
+from torch import nn
+
+if TYPE_CHECKING:
+    from fienet.config import Config
+
+ModuleT = TypeVar("ModuleT", bound=nn.Module)
 
 
 def select_device(name: str = "auto") -> torch.device:
@@ -67,6 +81,62 @@ def autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.Abst
     if dtype is None:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """Where, in which precision and in which memory format a model runs: decided once, passed whole.
+
+    Attributes:
+        device: where the model and its inputs live.
+        amp_dtype: autocast dtype (``torch.bfloat16`` or ``torch.float16``), None for fp32.
+        channels_last: inputs and weights in channels_last memory format.
+    """
+
+    device: torch.device = torch.device("cpu")
+    amp_dtype: torch.dtype | None = None
+    channels_last: bool = False
+
+    @classmethod
+    def from_config(cls, cfg: Config) -> Runtime:
+        """The training runtime ``cfg.train`` asks for (``device``, ``amp``, ``channels_last``)."""
+        device = select_device(cfg.train.device)
+        amp_dtype = resolve_amp(cfg.train.amp, device)
+        return cls(device, amp_dtype, resolve_channels_last(cfg.train.channels_last, device, amp_dtype))
+
+    @classmethod
+    def for_evaluation(cls, device: torch.device | str = "auto") -> Runtime:
+        """The runtime of every reported number: fp32 on ``device``, memory format by device.
+
+        bf16 is a training speed choice; features for tables are computed in fp32 so that they
+        do not depend on the machine's instruction set, the training config or on which path
+        (command line, demo, notebook) asked for them.
+        """
+        device = device if isinstance(device, torch.device) else select_device(device)
+        return cls(device, None, resolve_channels_last(None, device, None))
+
+    @classmethod
+    def of(cls, where: Runtime | torch.device | str) -> Runtime:
+        """``where`` itself when it is a Runtime, else the evaluation runtime on that device."""
+        return where if isinstance(where, Runtime) else cls.for_evaluation(where)
+
+    def on(self, device: torch.device) -> Runtime:
+        """The same decisions on another device (e.g. this process's GPU under torchrun)."""
+        return dataclasses.replace(self, device=device)
+
+    def place(self, model: ModuleT) -> ModuleT:
+        """``model`` moved to the device, in channels_last when asked."""
+        model = model.to(self.device)
+        return model.to(memory_format=torch.channels_last) if self.channels_last else model
+
+    def inputs(self, images: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H, W) images moved to the device, in channels_last when asked."""
+        images = images.to(self.device, non_blocking=True)
+        return images.contiguous(memory_format=torch.channels_last) if self.channels_last else images
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        """The autocast context of this runtime (a no-op in fp32)."""
+        return autocast(self.device, self.amp_dtype)
 
 
 def seed_everything(seed: int, deterministic: bool = True) -> None:

@@ -14,7 +14,7 @@ import torch
 
 from fienet.data import LLCM, SYSUMM01, RegDB, Record, build_dataset, split_validation
 from fienet.data.io import load_image, read_id_list, read_labelled_list
-from fienet.data.records import INFRARED, VISIBLE
+from fienet.modalities import INFRARED, VISIBLE
 
 
 # Plain re-statements of the field's protocol code (os.listdir + the global random module), the

@@ -16,10 +16,11 @@ import torch.nn.functional as F
 from fienet.config import ModelConfig
 from fienet.data import SYSUMM01, generate_synthetic, test_transform
 from fienet.data.io import load_image
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
 from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
 from fienet.explain import (CAM_METHODS, CamExplainer, IdentityTarget, ModalityWrapper, SimilarityTarget,
                             attention_on_parts, attention_summary, cam_energy_shares, explain_pair)
+from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
 
 H, W, NUM_CLASSES = 64, 32, 4

@@ -8,12 +8,13 @@ import numpy as np
 import pytest
 
 from fienet.cli import main
+from fienet.checkpoint import load_trained_model
 from fienet.config import Config, apply_overrides
 from fienet.data import LLCM, SYSUMM01, RegDB
-from fienet.data.records import INFRARED, VISIBLE
 from fienet.data.synthetic import generate_synthetic
-from fienet.engine import fit, load_trained_model
+from fienet.engine import fit
 from fienet.evaluation.features import extract_features
+from fienet.modalities import INFRARED, VISIBLE
 from fienet.report import extract_to_npz
 
 

@@ -14,8 +14,9 @@ from PIL import Image
 from fienet import notebook
 from fienet.checkpoint import save_checkpoint
 from fienet.config import load_config
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
 from fienet.data.synthetic import ensure_synthetic, generate_synthetic
+from fienet.modalities import INFRARED, VISIBLE
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,7 +10,8 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from fienet.data.records import INFRARED, VISIBLE, Record  # noqa: E402
+from fienet.data.records import Record  # noqa: E402
+from fienet.modalities import INFRARED, VISIBLE  # noqa: E402
 from fienet.plots import (  # noqa: E402
     blend_mask,
     cam_grid,

@@ -1,31 +1,44 @@
-"""Data: dataset readers, the modality-balanced sampler, transforms and loaders."""
+"""Data: dataset readers, the modality-balanced sampler, transforms and loaders.
 
-from fienet.data.datasets import build_dataset, split_validation
-from fienet.data.llcm import LLCM
-from fienet.data.loader import TrainBatch, make_test_loader, make_train_loader, set_epoch
-from fienet.data.records import INFRARED, VISIBLE, Record
-from fienet.data.regdb import RegDB
-from fienet.data.sampler import ModalityBalancedSampler
-from fienet.data.synthetic import generate_synthetic
-from fienet.data.sysu import SYSUMM01
-from fienet.data.transforms import ChannelAugmentation, test_transform, train_transform
+Importing the package loads nothing heavy: each name below is imported from its module on
+first use, so ``from fienet.data.records import Record`` does not pull in the readers, the
+synthetic generator, pandas or yaml.
+"""
 
-__all__ = [
-    "INFRARED",
-    "LLCM",
-    "VISIBLE",
-    "ChannelAugmentation",
-    "ModalityBalancedSampler",
-    "Record",
-    "RegDB",
-    "SYSUMM01",
-    "TrainBatch",
-    "build_dataset",
-    "generate_synthetic",
-    "make_test_loader",
-    "make_train_loader",
-    "set_epoch",
-    "split_validation",
-    "test_transform",
-    "train_transform",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_HOMES = {
+    "INFRARED": "fienet.modalities",
+    "VISIBLE": "fienet.modalities",
+    "Record": "fienet.data.records",
+    "build_dataset": "fienet.data.datasets",
+    "split_validation": "fienet.data.datasets",
+    "LLCM": "fienet.data.llcm",
+    "RegDB": "fienet.data.regdb",
+    "SYSUMM01": "fienet.data.sysu",
+    "TrainBatch": "fienet.data.loader",
+    "make_test_loader": "fienet.data.loader",
+    "make_train_loader": "fienet.data.loader",
+    "set_epoch": "fienet.data.loader",
+    "ModalityBalancedSampler": "fienet.data.sampler",
+    "generate_synthetic": "fienet.data.synthetic",
+    "ChannelAugmentation": "fienet.data.transforms",
+    "test_transform": "fienet.data.transforms",
+    "train_transform": "fienet.data.transforms",
+}
+__all__ = sorted(_HOMES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module 'fienet.data' has no attribute '{name}'")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value  # later look-ups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOMES})

@@ -12,9 +12,10 @@ from typing import Sequence
 import numpy as np
 
 from fienet.data.llcm import LLCM
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
 from fienet.data.regdb import RegDB
 from fienet.data.sysu import SYSUMM01
+from fienet.modalities import INFRARED, VISIBLE
 
 READERS = {"synthetic": SYSUMM01, "sysu": SYSUMM01, "regdb": RegDB, "llcm": LLCM}
 

@@ -20,8 +20,9 @@ from fienet.data.io import (
     read_labelled_list,
     require_dir,
 )
-from fienet.data.records import INFRARED, VISIBLE, Modality, Record
+from fienet.data.records import Record
 from fienet.data.sysu import CameraTree, all_images, require_present, single_shot_gallery
+from fienet.modalities import INFRARED, VISIBLE, Modality
 
 LAYOUT = (
     "LLCM layout <root>/idx/train_vis.txt and train_nir.txt (lines '<relpath> <label>'), "

@@ -15,9 +15,10 @@ from torchvision.transforms.v2 import functional as F
 
 from fienet.config import DataConfig
 from fienet.data.io import load_image
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
 from fienet.data.sampler import ModalityBalancedSampler
 from fienet.data.transforms import test_transform, train_transform
+from fienet.modalities import INFRARED, VISIBLE
 
 
 class TrainBatch(NamedTuple):

@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Modality = Literal["visible", "infrared"]
-VISIBLE: Modality = "visible"
-INFRARED: Modality = "infrared"
-MODALITIES: tuple[Modality, Modality] = (VISIBLE, INFRARED)
+from fienet.modalities import Modality
 
 
 @dataclass(frozen=True)

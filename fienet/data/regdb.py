@@ -10,7 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fienet.data.io import check_images, read_labelled_list, require_dir
-from fienet.data.records import INFRARED, VISIBLE, Modality, Record
+from fienet.data.records import Record
+from fienet.modalities import INFRARED, VISIBLE, Modality
 
 LAYOUT = (
     "RegDB layout <root>/idx/{train,test}_{visible,thermal}_<trial>.txt (trials 1..10), "

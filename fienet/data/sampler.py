@@ -13,7 +13,8 @@ from typing import Iterator, Sequence
 import numpy as np
 from torch.utils.data import Sampler
 
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
+from fienet.modalities import INFRARED, VISIBLE
 
 
 class ModalityBalancedSampler(Sampler[list[int]]):

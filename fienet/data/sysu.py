@@ -21,7 +21,8 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from fienet.data.io import check_images, list_image_files, list_pid_folders, read_id_list, require_dir
-from fienet.data.records import INFRARED, VISIBLE, Modality, Record
+from fienet.data.records import Record
+from fienet.modalities import INFRARED, VISIBLE, Modality
 
 LAYOUT = (
     "SYSU-MM01 layout <root>/cam1..cam6/<pid:04d>/<image>.jpg with <root>/exp/train_id.txt, "

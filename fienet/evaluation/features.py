@@ -9,9 +9,10 @@ import torch
 from torch import nn
 
 from fienet.data.loader import make_test_loader
-from fienet.data.records import MODALITIES, Record
+from fienet.data.records import Record
+from fienet.modalities import MODALITIES
 from fienet.progress import progress as progress_bar
-from fienet.runtime import autocast
+from fienet.runtime import Runtime
 
 
 @torch.no_grad()
@@ -20,12 +21,10 @@ def extract_features(
     records: Sequence[Record],
     height: int,
     width: int,
-    device: torch.device | str = "cpu",
+    runtime: Runtime | torch.device | str = "cpu",
     batch_size: int = 128,
     workers: int = 0,
     flip: bool = False,
-    amp_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
     progress: bool = False,
 ) -> np.ndarray:
     """Embed every record with ``model.embed`` through the stem of its own modality.
@@ -34,16 +33,16 @@ def extract_features(
         model: a FIENet (anything with ``embed(images, modality) -> (B, D)``).
         records: images of either or both modalities, in any order.
         height, width: test input size.
-        device: where the model runs.
+        runtime: device, precision and memory format of the forward pass; a bare device means
+            :meth:`Runtime.for_evaluation` on it (fp32).
         batch_size, workers: test loader settings.
         flip: also embed the horizontally flipped image and average (then re-normalise).
-        amp_dtype, channels_last: precision and memory format of the forward pass.
         progress: show a progress bar over the images.
 
     Returns:
         (N, D) float32 array, row i for ``records[i]``, L2-normalised.
     """
-    device = torch.device(device)
+    runtime = Runtime.of(runtime)
     was_training = model.training
     model.eval()
     feats: np.ndarray | None = None
@@ -54,10 +53,8 @@ def extract_features(
             continue
         subset = [records[i] for i in index]
         for images, rows in make_test_loader(subset, height, width, batch_size, workers):
-            images = images.to(device, non_blocking=True)
-            if channels_last:
-                images = images.contiguous(memory_format=torch.channels_last)
-            with autocast(device, amp_dtype):
+            images = runtime.inputs(images)
+            with runtime.autocast():
                 emb = model.embed(images, modality).float()  # (B, D)
                 if flip:
                     emb = emb + model.embed(torch.flip(images, dims=[3]), modality).float()

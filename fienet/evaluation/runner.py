@@ -26,6 +26,7 @@ from fienet.evaluation.distance import compute_distmat
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.metrics import evaluate
 from fienet.evaluation.rerank import rerank as k_reciprocal_rerank
+from fienet.runtime import Runtime
 
 RANKS = (1, 5, 10, 20)
 
@@ -116,15 +117,17 @@ def evaluate_model(
     root: str,
     height: int,
     width: int,
-    device: torch.device | str = "cpu",
+    runtime: Runtime | torch.device | str = "cpu",
     settings: Iterable[Setting] | None = None,
     rerank: bool = False,
     flip: bool = False,
-    amp_dtype: torch.dtype | None = None,
-    channels_last: bool = False,
     regdb_trial: int = 1,
 ) -> ProtocolRun:
-    """Run the dataset's protocol; ``.table`` has one row per (setting, trial), in percent."""
+    """Run the dataset's protocol; ``.table`` has one row per (setting, trial), in percent.
+
+    ``runtime`` says where and how the model runs; a bare device means
+    :meth:`Runtime.for_evaluation` on it, the fp32 evaluation every path shares.
+    """
     reader = build_dataset(dataset, root)
     settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
     splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
@@ -132,9 +135,7 @@ def evaluate_model(
     for query, gallery in splits.values():
         records.update({r.path: r for r in (*query, *gallery)})
     unique = list(records.values())
-    feats = extract_features(
-        model, unique, height, width, device, flip=flip, amp_dtype=amp_dtype, channels_last=channels_last
-    )
+    feats = extract_features(model, unique, height, width, runtime, flip=flip)
     index = {r.path: i for i, r in enumerate(unique)}
     results = {
         key: evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)

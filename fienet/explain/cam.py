@@ -21,9 +21,9 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import Tensor
 
-from fienet.data.records import Modality
 from fienet.explain.targets import SimilarityTarget
 from fienet.explain.wrapper import ModalityWrapper, eval_mode
+from fienet.modalities import Modality
 from fienet.model.fienet import FIENet
 
 CAM_METHODS: dict[str, type[BaseCAM]] = {

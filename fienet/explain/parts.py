@@ -20,7 +20,7 @@ from PIL import Image
 from torch import Tensor
 
 from fienet.data.io import load_image
-from fienet.data.records import MODALITIES, Record
+from fienet.data.records import Record
 from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
 from fienet.data.synthetic.identities import FINE_PARTS
 from fienet.data.synthetic.layout import IDENTITY_TABLE
@@ -30,6 +30,7 @@ from fienet.explain.cam import CamExplainer
 from fienet.explain.targets import SimilarityTarget
 from fienet.progress import progress as progress_bar
 from fienet.explain.wrapper import eval_mode
+from fienet.modalities import MODALITIES
 from fienet.model.fienet import FIENet
 
 REFERENCES: tuple[str, ...] = ("cross-modal", "same-modality")

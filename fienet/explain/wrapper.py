@@ -12,7 +12,7 @@ from typing import Iterator
 
 from torch import Tensor, nn
 
-from fienet.data.records import MODALITIES, Modality
+from fienet.modalities import MODALITIES, Modality
 from fienet.model.fienet import FIENet
 
 OUTPUTS: tuple[str, ...] = ("embedding", "logits")

@@ -13,7 +13,7 @@ import copy
 import torchvision
 from torch import Tensor, nn
 
-from fienet.data.records import INFRARED, MODALITIES, VISIBLE, Modality
+from fienet.modalities import INFRARED, MODALITIES, VISIBLE, Modality
 from fienet.model.weights import load_pretrained
 
 ARCHS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50")

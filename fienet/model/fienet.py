@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from fienet.config import ModelConfig
-from fienet.data.records import INFRARED, MODALITIES, VISIBLE, Modality
+from fienet.modalities import INFRARED, MODALITIES, VISIBLE, Modality
 from fienet.model.backbone import TwoStreamResNet
 from fienet.model.head import TEST_FEATURES, FIENetOutput, ReIDHead
 from fienet.model.mpim import MPIM

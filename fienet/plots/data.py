@@ -11,7 +11,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from fienet.data.records import MODALITIES, Record
+from fienet.data.records import Record
+from fienet.modalities import MODALITIES
 from fienet.plots.images import (
     MODALITY_COLORS,
     RGB,

@@ -11,7 +11,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
 
-from fienet.data.records import MODALITIES
+from fienet.modalities import MODALITIES
 from fienet.plots.labels import as_features, as_labels
 from fienet.plots.images import MODALITY_MARKERS
 

@@ -6,7 +6,7 @@ from typing import Sequence
 
 import numpy as np
 
-from fienet.data.records import MODALITIES
+from fienet.modalities import MODALITIES
 
 
 def as_features(features: np.ndarray, name: str = "features") -> np.ndarray:

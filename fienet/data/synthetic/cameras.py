@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fienet.data.records import INFRARED, VISIBLE, Modality
+from fienet.modalities import INFRARED, VISIBLE, Modality
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ import functools
 
 import numpy as np
 
-from fienet.data.records import INFRARED
 from fienet.data.synthetic.background import draw_background
 from fienet.data.synthetic.cameras import CAMERAS, CameraStyle
 from fienet.data.synthetic.config import SynthConfig
 from fienet.data.synthetic.figure import View, draw_materials
 from fienet.data.synthetic.identities import CLOTH_COLOURS, HAIR_COLOURS, SKIN_TONES, Identity
 from fienet.data.synthetic.parts import MATERIAL_PART, N_MATERIALS
+from fienet.modalities import INFRARED
 
 _EYE_RGB = (30, 24, 24)
 _RGB_TO_LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)
