@@ -30,6 +30,7 @@ class DataConfig:
     flip: bool = True  # random horizontal flip
     random_erasing: float = 0.5  # probability of random erasing
     channel_aug: bool = True  # CAJ channel augmentation on visible images
+    train_modalities: str = "both"  # "both" (VI-ReID) or "visible" (a visible-only model, to measure the gap)
     val_ids: int = 0  # training identities held out for model selection (0: no validation)
     in_memory: bool = False  # decode every training image once into RAM (small datasets)
     workers: int = 4  # DataLoader worker processes (0: main process)

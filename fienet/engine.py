@@ -26,7 +26,7 @@ from torch import nn
 from fienet import distributed
 from fienet.checkpoint import load_checkpoint, save_checkpoint
 from fienet.config import Config, save_config
-from fienet.data import build_dataset, make_train_loader, set_epoch, split_validation
+from fienet.data import build_dataset, make_train_loader, select_train_modalities, set_epoch, split_validation
 from fienet.data.records import Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
@@ -144,6 +144,9 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
     runtime = runtime.on(distributed.local_device(runtime.device, env))
 
     train_recs, val_recs = split_validation(training_records(cfg), cfg.data.val_ids, cfg.train.seed)
+    # Validation keeps its real infrared queries: with a visible-only model, set data.val_ids=0
+    # for a model that has not seen a single infrared image, not even to be selected.
+    train_recs = select_train_modalities(train_recs, cfg.data.train_modalities)
     loader = make_train_loader(
         train_recs, cfg.data, seed=cfg.train.seed, num_batches=cfg.train.iters_per_epoch or None,
         rank=env.rank, world_size=env.world_size,

@@ -15,6 +15,7 @@ _HOMES = {
     "VISIBLE": "fienet.modalities",
     "Record": "fienet.data.records",
     "build_dataset": "fienet.data.datasets",
+    "select_train_modalities": "fienet.data.datasets",
     "split_validation": "fienet.data.datasets",
     "LLCM": "fienet.data.llcm",
     "RegDB": "fienet.data.regdb",

@@ -6,6 +6,7 @@ training identities and are removed from training.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Sequence
 
@@ -17,6 +18,7 @@ from fienet.data.regdb import RegDB
 from fienet.data.sysu import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 
+TRAIN_MODALITIES = ("both", "visible")
 READERS = {"synthetic": SYSUMM01, "sysu": SYSUMM01, "regdb": RegDB, "llcm": LLCM}
 
 
@@ -64,3 +66,31 @@ def split_validation(records: Sequence[Record], num_val_ids: int, seed: int) -> 
     train = [r for r in records if r.pid not in val_ids]
     val = [r for r in records if r.pid in val_ids]
     return train, val
+
+
+def select_train_modalities(records: Sequence[Record], train_modalities: str) -> list[Record]:
+    """The training records of a two-stream (``"both"``) or a visible-only (``"visible"``) model.
+
+    A visible-only model is the same two-stream network trained without a single infrared
+    image: each identity's visible images also stand in for its infrared half of every batch
+    (labelled infrared, so they pass the infrared stem and skip channel augmentation, as real
+    infrared images do). The batch layout, the losses and the network are unchanged, so the
+    only difference to the two-stream model is the infrared pixels it never sees; evaluated
+    infrared-to-visible, it measures how much of the task is the modality gap.
+
+    Args:
+        records: training records of both modalities.
+        train_modalities: ``"both"`` or ``"visible"``.
+
+    Returns:
+        ``records`` unchanged for ``"both"``; for ``"visible"`` the visible records followed by
+        their infrared-labelled stand-ins (same paths).
+    """
+    if train_modalities not in TRAIN_MODALITIES:
+        raise ValueError(
+            f"data.train_modalities={train_modalities!r}: expected one of {TRAIN_MODALITIES}"
+        )
+    if train_modalities == "both":
+        return list(records)
+    visible = [r for r in records if r.modality == VISIBLE]
+    return visible + [dataclasses.replace(r, modality=INFRARED) for r in visible]

@@ -6,7 +6,7 @@ without pyplot, so they work under any backend and are not kept alive by pyplot'
 """
 
 from fienet.plots.cam import cam_grid, cam_overlay
-from fienet.plots.data import blend_mask, modality_statistics, part_mask_overlay, sample_grid
+from fienet.plots.data import blend_mask, infrared_mix_grid, modality_statistics, part_mask_overlay, sample_grid
 from fienet.plots.distances import distance_histograms, pairwise_distance_groups
 from fienet.plots.embedding import embedding_tsne, plot_embedding, tsne_pair, tsne_points
 from fienet.plots.results import cmc_curves, metric_table_bar
@@ -20,6 +20,7 @@ __all__ = [
     "cmc_curves",
     "distance_histograms",
     "embedding_tsne",
+    "infrared_mix_grid",
     "metric_table_bar",
     "modality_statistics",
     "pairwise_distance_groups",

@@ -203,3 +203,27 @@ def modality_statistics(pixels: Mapping[str, np.ndarray], bins: int = 64) -> Fig
         ax.imshow(x.mean(axis=0).astype(np.uint8))  # (H, W, 3)
         ax.set(title=f"mean {modality} image", xticks=[], yticks=[])
     return fig
+
+
+def infrared_mix_grid(rows: Sequence[Sequence[np.ndarray]], mixes: Sequence[float], pids: Sequence[int]) -> Figure:
+    """The same people in visible light and in infrared at several luminance mixes.
+
+    Args:
+        rows: per identity ``[visible, infrared at mixes[0], ...]`` (H, W, 3) uint8 images,
+            as :func:`fienet.data.synthetic.infrared_mix_views` returns them.
+        mixes: the ``ir_luminance_mix`` of each infrared column (1: luminance, 0: thermal).
+        pids: the identity of each row.
+    """
+    if len(rows) != len(pids) or any(len(r) != len(mixes) + 1 for r in rows):
+        raise ValueError(f"{len(rows)} rows for {len(pids)} pids, each expected to hold 1 + {len(mixes)} images")
+    fig = image_figure(len(rows), len(mixes) + 1, cell=(1.5, 2.7))
+    axes = fig.subplots(len(rows), len(mixes) + 1, squeeze=False)
+    titles = ["visible", *(f"infrared, mix {m:g}" for m in mixes)]
+    for r, (images, pid) in enumerate(zip(rows, pids)):
+        for c, image in enumerate(images):
+            axes[r, c].imshow(to_rgb(image))
+            bare(axes[r, c])
+            if r == 0:
+                axes[r, c].set_title(titles[c], fontsize=9)
+        axes[r, 0].set_ylabel(f"id {pid}", fontsize=9)
+    return fig

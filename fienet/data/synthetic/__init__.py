@@ -8,6 +8,7 @@ from fienet.data.synthetic.config import PRESETS, SynthConfig, resolve_config
 from fienet.data.synthetic.generate import ensure_synthetic, generate_synthetic
 from fienet.data.synthetic.layout import load_identity_table, load_part_mask
 from fienet.data.synthetic.parts import PART_LABELS
+from fienet.data.synthetic.preview import infrared_mix_views
 
 __all__ = [
     "PART_LABELS",
@@ -15,6 +16,7 @@ __all__ = [
     "SynthConfig",
     "ensure_synthetic",
     "generate_synthetic",
+    "infrared_mix_views",
     "load_identity_table",
     "load_part_mask",
     "resolve_config",
