@@ -11,7 +11,8 @@ import fienet.data.loader as loader_module
 import fienet.evaluation.gap as gap_module
 from fienet.config import Config, apply_overrides
 from fienet.data import select_train_modalities
-from fienet.data.records import INFRARED, VISIBLE, Record
+from fienet.data.records import Record
+from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import generate_synthetic
 from fienet.data.synthetic.config import resolve_config
 from fienet.engine import fit, training_records

@@ -23,7 +23,7 @@ import torch
 from torch import nn
 
 from fienet.data import build_dataset
-from fienet.data.records import VISIBLE
+from fienet.modalities import VISIBLE
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.runner import evaluate_split, metrics_row
 
