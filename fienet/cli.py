@@ -41,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip", action="store_true", help="average the embeddings of the image and its mirror")
     p.add_argument("--out", help="folder for the tables (default: the checkpoint's folder)")
     p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
 
     p = sub.add_parser("demo", help="the main job: synthetic data, CPU training, SYSU protocol, report")
     _add_config_args(p, "configs/demo.yaml")
@@ -52,6 +53,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="dataset root (default: the checkpoint's)")
     p.add_argument("--split", default="test", choices=["test", "train"], help="which images")
     p.add_argument("--device", default="auto")
+    p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
     return parser
 
 
@@ -94,7 +96,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     table = evaluate_checkpoint(
         args.checkpoint, dataset=args.dataset, root=args.root, out_dir=args.out,
-        rerank=args.rerank, flip=args.flip, device=args.device,
+        rerank=args.rerank, flip=args.flip, device=args.device, workers=args.workers, progress=True,
     )
     print(table.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
     return 0
@@ -113,7 +115,7 @@ def cmd_extract(args: argparse.Namespace) -> int:
     from fienet.report import extract_to_npz
 
     path = extract_to_npz(args.checkpoint, args.out, dataset=args.dataset, root=args.root,
-                          split=args.split, device=args.device)
+                          split=args.split, device=args.device, workers=args.workers, progress=True)
     print(f"features written to {path}")
     return 0
 

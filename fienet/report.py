@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,7 @@ from fienet.config import save_config
 from fienet.data import build_dataset
 from fienet.checkpoint import load_trained_model
 from fienet.evaluation.features import extract_features
-from fienet.evaluation.runner import evaluate_model, summarize
+from fienet.evaluation.runner import evaluate_model, plan_protocol, summarize
 from fienet.runtime import Runtime
 
 
@@ -24,12 +25,16 @@ def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, s
     (out_dir / f"{stem}.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=1))
 
 
-def _load(checkpoint: str | Path, dataset: str | None, root: str | None, device: str) -> tuple:
-    """The checkpoint's model and config, pointed at ``dataset``/``root`` when given, and the evaluation runtime."""
+def _load(checkpoint: str | Path, dataset: str | None, root: str | None, device: str, workers: int | None) -> tuple:
+    """The checkpoint's model and config, pointed at ``dataset``/``root``/``workers`` when given, and the evaluation runtime."""
     runtime = Runtime.for_evaluation(device)
     model, cfg = load_trained_model(checkpoint, runtime)
     cfg.data.dataset = dataset or cfg.data.dataset
     cfg.data.root = root or cfg.data.root
+    if workers is not None:
+        if workers < 0:
+            raise ValueError(f"workers={workers}: expected 0 (decode in this process) or more worker processes")
+        cfg.data.workers = workers
     cfg.train.device = device
     return model, cfg, runtime
 
@@ -42,12 +47,24 @@ def evaluate_checkpoint(
     rerank: bool = False,
     flip: bool = False,
     device: str = "auto",
+    workers: int | None = None,
+    progress: bool = False,
 ) -> pd.DataFrame:
-    """Full protocol of ``checkpoint`` on its dataset (or another); tables saved beside it."""
-    model, cfg, runtime = _load(checkpoint, dataset, root, device)
+    """Full protocol of ``checkpoint`` on its dataset (or another); tables saved beside it.
+
+    Test images are decoded by ``workers`` processes (default: the checkpoint's ``data.workers``).
+    With ``progress`` the cost is printed before any image is decoded (images to embed, splits),
+    then a progress bar shows the measured rate.
+    """
+    model, cfg, runtime = _load(checkpoint, dataset, root, device, workers)
+    plan = plan_protocol(cfg.data.dataset, cfg.data.root, regdb_trial=cfg.data.regdb_trial)
+    if progress:
+        print(f"{plan.describe()}; {cfg.model.arch} at {cfg.data.height}x{cfg.data.width} on {runtime.device}"
+              + (", twice each (flip)" if flip else ""))
     run = evaluate_model(
         model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime,
         rerank=rerank, flip=flip, regdb_trial=cfg.data.regdb_trial,
+        workers=cfg.data.workers, plan=plan, progress=progress,
     )
     per_trial, summary = run.table, summarize(run.table)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent
@@ -64,6 +81,8 @@ def extract_to_npz(
     root: str | None = None,
     split: str = "test",
     device: str = "auto",
+    workers: int | None = None,
+    progress: bool = False,
 ) -> Path:
     """Embed every test (or training) image of a dataset and save features with their labels.
 
@@ -77,25 +96,37 @@ def extract_to_npz(
         dataset, root: dataset and folder to embed (default: the checkpoint's).
         split: ``"test"`` or ``"train"``.
         device: where the model runs (``"auto"``: CUDA when available).
+        workers: image-decoding processes (default: the checkpoint's ``data.workers``).
+        progress: print how many images will be embedded, then show a progress bar.
 
     Returns:
         The path written. The ``.npz`` holds ``features`` (N, D) float32 L2-normalised, ``pids``
-        (N,) int, ``camids`` (N,) int, ``modalities`` (N,) str and ``paths`` (N,) str; row i of
-        every array is the same image. It loads without pickle (``np.load(path)``).
+        (N,) int, ``camids`` (N,) int, ``modalities`` (N,) str, ``paths`` (N,) str relative to
+        the dataset folder and ``root`` (a single str, that folder as an absolute path); row i of
+        every array is the same image, ``root / paths[i]`` its file. Moved data needs only a new
+        root. It loads without pickle (``np.load(path)``; ``data["root"].item()``).
     """
     if split not in ("test", "train"):
         raise ValueError(f"split '{split}': expected 'test' or 'train'")
-    model, cfg, runtime = _load(checkpoint, dataset, root, device)
+    model, cfg, runtime = _load(checkpoint, dataset, root, device, workers)
     reader = build_dataset(cfg.data.dataset, cfg.data.root)
     # Only RegDB splits identities per trial; the other readers take no trial.
     trial = (cfg.data.regdb_trial,) if cfg.data.dataset == "regdb" else ()
     records = reader.test_records(*trial) if split == "test" else reader.train_records(*trial)
-    feats = extract_features(model, records, cfg.data.height, cfg.data.width, runtime, progress=True)
+    if progress:
+        print(f"embedding {len(records):,} {split} images of {cfg.data.dataset}; {cfg.model.arch} at "
+              f"{cfg.data.height}x{cfg.data.width} on {runtime.device}")
+    feats = extract_features(
+        model, records, cfg.data.height, cfg.data.width, runtime, workers=cfg.data.workers, progress=progress
+    )
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    data_root = Path(cfg.data.root)
     np.savez(
         out, features=feats,
         pids=np.array([r.pid for r in records]), camids=np.array([r.camid for r in records]),
-        modalities=np.array([r.modality for r in records]), paths=np.array([r.path for r in records]),
+        modalities=np.array([r.modality for r in records]),
+        paths=np.array([Path(os.path.relpath(r.path, data_root)).as_posix() for r in records]),
+        root=np.array(str(data_root.resolve())),
     )
     return out

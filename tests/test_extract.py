@@ -75,12 +75,27 @@ def test_npz_rows_are_the_test_images_with_their_features(tiny_checkpoint, tmp_p
     assert data["pids"].tolist() == [r.pid for r in records]
     assert data["camids"].tolist() == [r.camid for r in records]
     assert data["modalities"].tolist() == [r.modality for r in records]
-    assert data["paths"].tolist() == [r.path for r in records]
+    # Paths are relative to the dataset folder, stored once, so the features move with the data.
+    assert data["root"].item() == str(root.resolve())
+    assert [str(root.resolve() / p) for p in data["paths"].tolist()] == [str(Path(r.path).resolve()) for r in records]
+    assert not any(Path(p).is_absolute() for p in data["paths"].tolist())
     # Row i is image i's embedding through its own modality's stem.
     model, cfg = load_trained_model(checkpoint)
     for i in (0, 23, 24, 47):  # first and last visible, first and last infrared
         alone = extract_features(model, [records[i]], cfg.data.height, cfg.data.width)
         np.testing.assert_allclose(feats[i], alone[0], rtol=1e-5, atol=1e-6)
+
+
+def test_worker_processes_give_the_same_features_in_record_order(tiny_checkpoint) -> None:
+    root, checkpoint = tiny_checkpoint
+    model, cfg = load_trained_model(checkpoint)
+    records = SYSUMM01(root).test_records()
+    mixed = records[::2][::-1] + records[1::2]  # modalities interleaved, any order
+    alone = extract_features(model, mixed, cfg.data.height, cfg.data.width, batch_size=5)
+    pooled = extract_features(model, mixed, cfg.data.height, cfg.data.width, batch_size=5, workers=2)
+    np.testing.assert_array_equal(alone, pooled)
+    by_path = dict(zip((r.path for r in records), extract_features(model, records, cfg.data.height, cfg.data.width)))
+    np.testing.assert_allclose(alone, np.stack([by_path[r.path] for r in mixed]), rtol=1e-5, atol=1e-6)
 
 
 def test_cli_extract_and_its_errors(tiny_checkpoint, tmp_path, capsys) -> None:

@@ -142,13 +142,17 @@ def test_in_memory_cache_holds_resized_images(sysu_root: Path) -> None:
     assert torch.allclose(dataset.cache[0].float().mean(dim=(1, 2)), first, atol=2)
 
 
-def test_test_loader_keeps_record_order(sysu_root: Path) -> None:
+def test_test_loader_batches_one_modality_in_record_order(sysu_root: Path) -> None:
     query, gallery = SYSUMM01(sysu_root).test_split()
-    records = query + gallery
-    seen = []
-    for images, index in make_test_loader(records, 16, 8, batch_size=4, workers=0):
-        assert images.shape[1:] == (3, 16, 8)
-        for image, i in zip(images, index.tolist()):
-            assert torch.equal(image, test_transform(16, 8)(load_image(records[i].path)))
-        seen += index.tolist()
-    assert seen == list(range(len(records)))
+    records = query + gallery  # infrared first: the loader still yields every visible batch first
+    for workers in (0, 2):
+        seen = []
+        for images, index in make_test_loader(records, 16, 8, batch_size=4, workers=workers):
+            assert images.shape[1:] == (3, 16, 8)
+            assert len({records[i].modality for i in index.tolist()}) == 1
+            for image, i in zip(images, index.tolist()):
+                assert torch.equal(image, test_transform(16, 8)(load_image(records[i].path)))
+            seen += index.tolist()
+        visible = [i for i, r in enumerate(records) if r.modality == VISIBLE]
+        infrared = [i for i, r in enumerate(records) if r.modality == INFRARED]
+        assert seen == visible + infrared

@@ -172,10 +172,42 @@ class EvalDataset(Dataset):
         return self.transform(load_image(self.records[index].path)), index
 
 
+def modality_batches(records: Sequence[Record], batch_size: int) -> list[list[int]]:
+    """Indices of ``records`` in batches that each hold one modality.
+
+    Visible batches come first, then infrared ones; within a modality, record order. One loader
+    can then feed a two-stream model, whose stem depends on the modality, batch after batch.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size={batch_size}: expected a positive number of images per batch")
+    batches = []
+    for modality in (VISIBLE, INFRARED):
+        index = [i for i, r in enumerate(records) if r.modality == modality]
+        batches += [index[i : i + batch_size] for i in range(0, len(index), batch_size)]
+    return batches
+
+
 def make_test_loader(
-    records: Sequence[Record], height: int, width: int, batch_size: int = 64, workers: int = 0
+    records: Sequence[Record],
+    height: int,
+    width: int,
+    batch_size: int = 64,
+    workers: int = 0,
+    pin_memory: bool = False,
 ) -> DataLoader:
-    """Test loader yielding ``(images (B, 3, H, W), index (B,))`` in record order."""
+    """Test loader yielding ``(images (B, 3, H, W), index (B,))``, one modality per batch.
+
+    Args:
+        records: images of either or both modalities, in any order; ``index`` gives each
+            image's position in ``records`` (batches follow :func:`modality_batches`).
+        height, width: test input size.
+        batch_size: images per batch.
+        workers: decoding processes (0: the calling process), as ``data.workers`` in training.
+        pin_memory: page-locked batches, for faster non-blocking copies to a CUDA device.
+    """
     return DataLoader(
-        EvalDataset(records, height, width), batch_size=batch_size, shuffle=False, num_workers=workers
+        EvalDataset(records, height, width),
+        batch_sampler=modality_batches(records, batch_size),
+        num_workers=workers,
+        pin_memory=pin_memory,
     )

@@ -10,7 +10,6 @@ from torch import nn
 
 from fienet.data.loader import make_test_loader
 from fienet.data.records import Record
-from fienet.modalities import MODALITIES
 from fienet.progress import progress as progress_bar
 from fienet.runtime import Runtime
 
@@ -35,24 +34,28 @@ def extract_features(
         height, width: test input size.
         runtime: device, precision and memory format of the forward pass; a bare device means
             :meth:`Runtime.for_evaluation` on it (fp32).
-        batch_size, workers: test loader settings.
+        batch_size: images per forward pass.
+        workers: processes decoding images while the model runs (``data.workers``; 0: decode in
+            this process between forward passes). Batches are pinned when the device is CUDA.
         flip: also embed the horizontally flipped image and average (then re-normalise).
-        progress: show a progress bar over the images.
+        progress: a progress bar in images, with the measured rate from the first batch on.
 
     Returns:
         (N, D) float32 array, row i for ``records[i]``, L2-normalised.
     """
+    if not records:
+        raise ValueError("extract_features: no records given")
     runtime = Runtime.of(runtime)
     was_training = model.training
     model.eval()
     feats: np.ndarray | None = None
+    loader = make_test_loader(
+        records, height, width, batch_size, workers, pin_memory=runtime.device.type == "cuda"
+    )
     bar = progress_bar(total=len(records), desc="features", unit="img", disable=not progress)
-    for modality in MODALITIES:
-        index = [i for i, r in enumerate(records) if r.modality == modality]
-        if not index:
-            continue
-        subset = [records[i] for i in index]
-        for images, rows in make_test_loader(subset, height, width, batch_size, workers):
+    try:
+        for images, rows in loader:
+            modality = records[int(rows[0])].modality  # every batch holds one modality
             images = runtime.inputs(images)
             with runtime.autocast():
                 emb = model.embed(images, modality).float()  # (B, D)
@@ -61,10 +64,9 @@ def extract_features(
                     emb = nn.functional.normalize(emb, dim=1)
             if feats is None:
                 feats = np.zeros((len(records), emb.shape[1]), dtype=np.float32)
-            feats[np.asarray(index)[rows.numpy()]] = emb.cpu().numpy()
+            feats[rows.numpy()] = emb.cpu().numpy()
             bar.update(len(rows))
-    bar.close()
-    model.train(was_training)
-    if feats is None:
-        raise ValueError("extract_features: no records given")
+    finally:
+        bar.close()
+        model.train(was_training)
     return feats

@@ -110,6 +110,45 @@ class ProtocolRun:
                                self.feats[[self.index[r.path] for r in gallery]])
 
 
+@dataclass
+class ProtocolPlan:
+    """What a protocol run will compute, known before any image is decoded.
+
+    Attributes:
+        settings: the settings run.
+        splits: (query, gallery) records per (setting, trial).
+        records: every image any split uses, once, in first-use order: what gets embedded.
+    """
+
+    settings: list[Setting]
+    splits: dict[tuple[str, int], tuple[list[Record], list[Record]]]
+    records: list[Record]
+
+    def describe(self) -> str:
+        """One line stating the cost: images to embed per modality, settings and splits."""
+        per_modality: dict[str, int] = {}
+        for r in self.records:
+            per_modality[r.modality] = per_modality.get(r.modality, 0) + 1
+        counts = ", ".join(f"{n:,} {m}" for m, n in per_modality.items())
+        return (
+            f"embedding {len(self.records):,} test images ({counts}) once, then ranking "
+            f"{len(self.splits)} splits ({len(self.settings)} settings)"
+        )
+
+
+def plan_protocol(
+    dataset: str, root: str, settings: Iterable[Setting] | None = None, regdb_trial: int = 1
+) -> ProtocolPlan:
+    """Draw every split of the dataset's protocol (or of ``settings``) and list the images they use."""
+    reader = build_dataset(dataset, root)
+    settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
+    splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
+    records: dict[str, Record] = {}
+    for query, gallery in splits.values():
+        records.update({r.path: r for r in (*query, *gallery)})
+    return ProtocolPlan(settings, splits, list(records.values()))
+
+
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module,
@@ -122,29 +161,35 @@ def evaluate_model(
     rerank: bool = False,
     flip: bool = False,
     regdb_trial: int = 1,
+    workers: int = 0,
+    plan: ProtocolPlan | None = None,
+    progress: bool = False,
 ) -> ProtocolRun:
     """Run the dataset's protocol; ``.table`` has one row per (setting, trial), in percent.
 
     ``runtime`` says where and how the model runs; a bare device means
     :meth:`Runtime.for_evaluation` on it, the fp32 evaluation every path shares.
+
+    Args:
+        workers: image-decoding processes of the test loader (``data.workers``).
+        plan: the splits drawn by :func:`plan_protocol` beforehand (e.g. to state the cost
+            first); drawn here from ``dataset``, ``root``, ``settings`` when None.
+        progress: a progress bar while embedding.
     """
-    reader = build_dataset(dataset, root)
-    settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
-    splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
-    records: dict[str, Record] = {}
-    for query, gallery in splits.values():
-        records.update({r.path: r for r in (*query, *gallery)})
-    unique = list(records.values())
-    feats = extract_features(model, unique, height, width, runtime, flip=flip)
-    index = {r.path: i for i, r in enumerate(unique)}
+    if plan is None:
+        plan = plan_protocol(dataset, root, settings, regdb_trial)
+    feats = extract_features(
+        model, plan.records, height, width, runtime, workers=workers, flip=flip, progress=progress
+    )
+    index = {r.path: i for i, r in enumerate(plan.records)}
     results = {
         key: evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)
-        for key, (query, gallery) in splits.items()
+        for key, (query, gallery) in plan.splits.items()
     }
     table = pd.DataFrame(
         [{"setting": name, "trial": trial, **metrics_row(r)} for (name, trial), r in results.items()]
     )
-    return ProtocolRun(table, results, splits, feats, index)
+    return ProtocolRun(table, results, plan.splits, feats, index)
 
 
 def summarize(per_trial: pd.DataFrame) -> pd.DataFrame:
