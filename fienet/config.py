@@ -79,7 +79,8 @@ class TrainConfig:
     device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
     amp: str = "auto"  # "auto" (decided per device), "bf16", "fp16" or "fp32"
     channels_last: bool | None = None  # channels_last memory format (None: decided per device)
-    eval_every: int = 5  # validate every this many epochs (and after the last)
+    eval_every: int = 5  # validate every this many epochs (and after the last); needs data.val_ids > 0
+    test_every: int = 0  # test-set evaluation every this many epochs (and after the last), never for selection (0: off)
     out_dir: str = "runs/default"  # run folder: checkpoints, history, config
     progress: bool = True  # tqdm progress bars
     sync_bn: bool = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only

@@ -1,8 +1,13 @@
 """Training: ``fit(config)`` and the pieces it is made of.
 
 One epoch = ``iters_per_epoch`` modality-balanced batches. After every epoch the run folder gets
-``last.pt`` (atomically), ``history.csv``/``history.json`` and, when a validation split exists
-and it is a validation epoch, ``best.pt`` chosen on validation mAP: never on the test set.
+``last.pt`` (atomically; everything an exact resume needs), ``history.csv``/``history.json`` and,
+when a validation split exists and it is a validation epoch, ``best.pt`` chosen on validation
+mAP: never on the test set. ``best.pt`` holds only what evaluation needs (weights, config,
+history), not the optimiser state. Without validation there is nothing to select on: ``best.pt``
+is written once, after the last epoch. ``train.test_every`` adds a periodic test-set evaluation
+(columns ``test_*``), the field's habit of watching the test curve; it never selects anything.
+The run says at its start what it will and will not measure.
 
 Launched by ``torchrun --nproc_per_node N`` the same ``fit`` trains data-parallel (see
 :mod:`fienet.distributed`): each rank draws its share of every global batch, DDP averages the
@@ -30,6 +35,7 @@ from fienet.data import build_dataset, make_train_loader, select_train_modalitie
 from fienet.data.records import Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
+from fienet.evaluation.runner import Setting, evaluate_model, metrics_row, protocol_settings
 from fienet.losses import FIENetCriterion
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
@@ -113,6 +119,62 @@ def validate(model: nn.Module, records: Sequence[Record], cfg: Config, runtime: 
     return {"val_rank1": float(result["cmc"][0]), "val_mAP": float(result["mAP"]), "val_mINP": float(result["mINP"])}
 
 
+def test_setting(cfg: Config) -> Setting:
+    """What the periodic test-set evaluation runs: the first setting of the protocol, first trial.
+
+    SYSU-MM01 and the synthetic data: all-search single-shot, trial 0; RegDB: visible-to-thermal
+    on the trained trial; LLCM: infrared-to-visible, trial 0.
+    """
+    first = protocol_settings(cfg.data.dataset, cfg.data.regdb_trial)[0]
+    return Setting(first.name, first.split_kwargs, first.trials[:1])
+
+
+def test_during_training(model: nn.Module, cfg: Config, runtime: Runtime) -> dict[str, float]:
+    """Rank-1, mAP and mINP (fractions) of :func:`test_setting`, keyed ``test_*``; never used for selection.
+
+    In the evaluation runtime (fp32) on the training device, so the numbers are those
+    ``fienet evaluate`` would give for that trial.
+    """
+    run = evaluate_model(
+        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width,
+        Runtime.for_evaluation(runtime.device), settings=[test_setting(cfg)],
+        regdb_trial=cfg.data.regdb_trial, workers=cfg.data.workers,
+    )
+    row = metrics_row(next(iter(run.results.values())))
+    return {"test_rank1": row["rank1"] / 100, "test_mAP": row["mAP"] / 100, "test_mINP": row["mINP"] / 100}
+
+
+def is_measured_epoch(epoch: int, every: int, epochs: int) -> bool:
+    """Whether 0-based ``epoch`` ends with a measurement done every ``every`` epochs and after the last."""
+    return every > 0 and ((epoch + 1) % every == 0 or epoch + 1 == epochs)
+
+
+def measurement_plan(cfg: Config, n_val_ids: int) -> str:
+    """What a run will and will not measure, and which checkpoint it will select; said at its start."""
+    t = cfg.train
+    if n_val_ids:
+        every = max(t.eval_every, 1)
+        lines = [
+            f"validation: {n_val_ids} held-out training identities (data.val_ids), infrared-to-visible, every "
+            f"{every} epoch(s) and after the last; best.pt is the epoch with the best validation mAP"
+        ]
+    else:
+        lines = [
+            "validation: none (data.val_ids: 0), so no metric is measured to select a model and train.eval_every "
+            "has no effect; best.pt is the last epoch's model, written once at the end"
+        ]
+    if t.test_every > 0:
+        setting = test_setting(cfg)
+        lines.append(
+            f"test set: {setting.name}, trial {setting.trials[0]}, every {t.test_every} epoch(s) and after the "
+            "last (train.test_every), reported as test_rank1/test_mAP/test_mINP; never used for selection"
+        )
+    else:
+        lines.append("test set: not evaluated during training (train.test_every: 0); run `fienet evaluate` after")
+    lines.append("last.pt: written after every epoch, for --resume")
+    return "\n".join(lines)
+
+
 def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
     """Train FIENet as ``cfg`` says; returns the per-epoch history.
 
@@ -124,8 +186,9 @@ def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
             RNG states and history); an error if that checkpoint is missing.
 
     Returns:
-        One row per epoch: loss parts, learning rate, throughput, validation metrics (NaN on
-        epochs without validation). Distributed: losses averaged over ranks, throughput summed.
+        One row per epoch: loss parts, learning rate, throughput, validation metrics and, with
+        ``train.test_every``, test metrics (NaN on epochs without them). Distributed: losses
+        averaged over ranks, throughput summed.
     """
     env = distributed.setup(select_device(cfg.train.device).type)
     try:
@@ -169,7 +232,11 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
         _restore_rng(state, env)
         start_epoch, history, best_map = state["epoch"], list(state["history"]), state["best_map"]
     if env.is_main:
+        if not resume:
+            # A new run: a best.pt left by an earlier one must not stand beside this run's last.pt.
+            best_path.unlink(missing_ok=True)
         save_config(cfg, out_dir / "config.yaml")
+        print(measurement_plan(cfg, len({r.pid for r in val_recs})), flush=True)
 
     for epoch in range(start_epoch, cfg.train.epochs):
         set_epoch(loader, epoch)
@@ -180,28 +247,31 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
         stats = distributed.reduce_stats(stats, env, runtime.device, summed=("images_per_s",))
         scheduler.step()
         row: dict[str, Any] = {"epoch": epoch + 1, "lr": lr, **stats}
-        is_val_epoch = (epoch + 1) % max(cfg.train.eval_every, 1) == 0 or epoch + 1 == cfg.train.epochs
-        if val_recs and is_val_epoch:
+        if val_recs and is_measured_epoch(epoch, max(cfg.train.eval_every, 1), cfg.train.epochs):
             # Rank 0 validates the unwrapped network; the others wait for its numbers.
             metrics = validate(net, val_recs, cfg, runtime) if env.is_main else None
             row.update(distributed.broadcast_object(metrics, env))
+        if is_measured_epoch(epoch, cfg.train.test_every, cfg.train.epochs):
+            metrics = test_during_training(net, cfg, runtime) if env.is_main else None
+            row.update(distributed.broadcast_object(metrics, env))
         history.append(row)
-        rngs = distributed.gather_objects(rng_state(), env)  # every rank's, for an exact resume
-        state = {
-            "model": net.state_dict(), "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(), "epoch": epoch + 1, "rng": rngs[0],
-            "history": history, "config": cfg.to_dict(), "num_classes": loader.dataset.num_classes,
-            "best_map": best_map,
+        # Without a validation split there is nothing to select on: the last epoch is the model.
+        is_best = ("val_mAP" in row and row["val_mAP"] > best_map) or (not val_recs and epoch + 1 == cfg.train.epochs)
+        if is_best and "val_mAP" in row:
+            best_map = row["val_mAP"]
+        # What evaluation needs; best.pt holds only this.
+        model_state = {
+            "model": net.state_dict(), "epoch": epoch + 1, "history": history, "config": cfg.to_dict(),
+            "num_classes": loader.dataset.num_classes, "best_map": best_map,
         }
+        rngs = distributed.gather_objects(rng_state(), env)  # every rank's, for an exact resume
+        # ... and what an exact resume needs besides, in last.pt.
+        state = {**model_state, "optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict(), "rng": rngs[0]}
         if env.is_distributed:
             state["rng_per_rank"] = rngs
-        # Without a validation split there is nothing to select on: the last epoch is the model.
-        is_best = not val_recs or ("val_mAP" in row and row["val_mAP"] > best_map)
-        if is_best and "val_mAP" in row:
-            best_map = state["best_map"] = row["val_mAP"]
         if env.is_main:
             if is_best:
-                save_checkpoint(state, best_path)
+                save_checkpoint(model_state, best_path)
             save_checkpoint(state, last_path)
             _write_history(history, out_dir)
     return pd.DataFrame(history)

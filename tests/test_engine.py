@@ -99,3 +99,54 @@ def test_overrides_are_typed_and_checked() -> None:
         apply_overrides(Config(), ["train.epoch=3"])
     with pytest.raises(ValueError, match="section.field=value"):
         apply_overrides(Config(), ["epochs"])
+
+
+def test_best_checkpoint_holds_what_evaluation_needs_and_last_what_resume_needs(tiny_root, tmp_path) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1", "train.optimizer=adam"))
+    best, last = load_checkpoint(tmp_path / "best.pt"), load_checkpoint(tmp_path / "last.pt")
+    assert {"optimizer", "scheduler", "rng"} <= set(last) and not {"optimizer", "scheduler", "rng"} & set(best)
+    assert {"model", "config", "num_classes", "epoch", "history"} <= set(best)
+    for key in best["model"]:
+        assert torch.equal(best["model"][key], last["model"][key])
+    # Adam keeps two moments per weight: the resume file is about three times the model's.
+    assert (tmp_path / "last.pt").stat().st_size > 2.5 * (tmp_path / "best.pt").stat().st_size
+
+
+def test_without_validation_best_is_written_once_at_the_end(tiny_root, tmp_path, monkeypatch, capsys) -> None:
+    from fienet import engine
+
+    written = []
+    save = engine.save_checkpoint
+    monkeypatch.setattr(engine, "save_checkpoint", lambda state, path: written.append(Path(path).name) or save(state, path))
+    history = fit(tiny_config(tiny_root, tmp_path, "data.val_ids=0", "train.epochs=3"))
+    assert written == ["last.pt", "last.pt", "best.pt", "last.pt"]
+    assert load_checkpoint(tmp_path / "best.pt")["epoch"] == 3
+    assert "val_mAP" not in history and "test_mAP" not in history
+    said = capsys.readouterr().out
+    assert "validation: none (data.val_ids: 0)" in said and "train.eval_every has no effect" in said
+    assert "test set: not evaluated during training" in said
+
+
+def test_periodic_test_evaluation_is_reported_as_test_and_never_selects(tiny_root, tmp_path, capsys) -> None:
+    history = fit(tiny_config(tiny_root, tmp_path, "train.epochs=3", "train.eval_every=1", "train.test_every=2"))
+    said = capsys.readouterr().out
+    assert "test set: all-search single-shot, trial 0, every 2 epoch(s)" in said and "never used for selection" in said
+    assert "validation: 2 held-out training identities" in said
+    measured = history["test_mAP"].notna().tolist()
+    assert measured == [False, True, True]  # every 2 epochs and after the last
+    assert history.loc[measured, ["test_rank1", "test_mAP", "test_mINP"]].apply(lambda c: c.between(0, 1)).all().all()
+    # Selection follows validation alone.
+    best = load_checkpoint(tmp_path / "best.pt")
+    assert best["epoch"] == int(history["epoch"][history["val_mAP"].idxmax()])
+
+
+def test_new_run_stopped_before_validation_leaves_no_stale_best(tiny_root, tmp_path, monkeypatch) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    assert (tmp_path / "best.pt").is_file()
+
+    from fienet import losses
+
+    monkeypatch.setattr(losses.FIENetCriterion, "forward", lambda self, out, *a: (out.pooled.sum() * float("nan"), {}))
+    with pytest.raises(NonFiniteLossError):
+        fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    assert not (tmp_path / "best.pt").exists()
