@@ -32,6 +32,7 @@ from fienet.data.io import load_image
 from fienet.data.records import Record
 from fienet.data.synthetic import ensure_synthetic
 from fienet.engine import fit
+from fienet.plots.alt_text import register_alt_text
 from fienet.runtime import select_device
 
 SMOKE_ENV = "FIENET_SMOKE"
@@ -197,6 +198,7 @@ def setup(
     """
     if dataset not in DATASETS:
         raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(DATASETS)}")
+    register_alt_text()  # every figure shown from here on carries alt text (nothing outside Jupyter)
     repo = find_repo_root()
     config_path = resolve_path(config, repo)
     if not config_path.is_file():
