@@ -37,6 +37,16 @@ from fienet.runtime import select_device
 
 SMOKE_ENV = "FIENET_SMOKE"
 DATASETS = ("synthetic", "sysu", "regdb", "llcm")
+# What DATASET = "..." picks when CONFIG is left at None: the config whose data.dataset it is.
+# DATA_ROOT left at None is that config's data.root.
+DEFAULT_CONFIGS = {
+    "synthetic": "configs/demo.yaml",
+    "sysu": "configs/sysu.yaml",
+    "regdb": "configs/regdb.yaml",
+    "llcm": "configs/llcm.yaml",
+}
+# Measured: configs/demo.yaml trains at about 190 images/s on 2 CPU cores (docs/results.md).
+DEMO_CPU_IMAGES_PER_S = 190.0
 SMOKE_DATA = "runs/smoke/synthetic"  # where smoke mode generates the "tiny" synthetic preset
 # Smoke mode: the tiny preset has 8 training identities (2 held out for validation) of 2 images
 # per camera, so P=4 x K=2 is what a batch can hold; resnet18 from scratch at 64x32 trains a few
@@ -115,6 +125,7 @@ class NotebookContext:
         device: where models run.
         smoke: smoke mode (tiny data, tiny model).
         run_dir: folder holding one run folder per variant (``fienet``, ``baseline``).
+        config_path: the YAML config the notebook started from.
     """
 
     repo: Path
@@ -124,6 +135,7 @@ class NotebookContext:
     device: torch.device
     smoke: bool
     run_dir: Path
+    config_path: Path | None = None
 
     def describe(self) -> str:
         """A few lines saying what this notebook runs on."""
@@ -171,8 +183,8 @@ def smoke_config(config: str | Path | None, repo: Path) -> Config:
 
 def setup(
     dataset: str = "synthetic",
-    data_root: str | Path = "data/synthetic",
-    config: str | Path = "configs/demo.yaml",
+    data_root: str | Path | None = None,
+    config: str | Path | None = None,
     device: str = "auto",
     smoke: bool = False,
     run_dir: str | Path = "runs/notebooks",
@@ -180,10 +192,12 @@ def setup(
     """Resolve a notebook's parameters cell; generates the synthetic data when it is missing.
 
     Args:
-        dataset: ``"synthetic"``, ``"sysu"``, ``"regdb"`` or ``"llcm"``; overrides ``data.dataset``
-            of the config.
-        data_root: dataset folder (relative paths from the repository root); overrides ``data.root``.
-        config: YAML config (relative paths from the repository root).
+        dataset: ``"synthetic"``, ``"sysu"``, ``"regdb"`` or ``"llcm"``: the one switch between
+            datasets; it picks the config and the data folder unless they are given.
+        data_root: dataset folder (relative paths from the repository root); None: the config's
+            ``data.root``.
+        config: YAML config (relative paths from the repository root); None: the dataset's own
+            (``DEFAULT_CONFIGS``). Its ``data.dataset`` must be ``dataset``.
         device: ``"auto"`` (CUDA when available, else CPU), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
         smoke: tiny synthetic data and tiny training, whatever ``dataset`` and ``config`` say.
         run_dir: where trained models go; smoke runs use ``<run_dir>-smoke`` so that they never
@@ -193,14 +207,14 @@ def setup(
         The :class:`NotebookContext`.
 
     Raises:
-        ValueError: unknown dataset.
+        ValueError: unknown dataset, or a config written for another dataset.
         FileNotFoundError: missing config file, or a real dataset folder that does not exist.
     """
     if dataset not in DATASETS:
         raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(DATASETS)}")
     register_alt_text()  # every figure shown from here on carries alt text (nothing outside Jupyter)
     repo = find_repo_root()
-    config_path = resolve_path(config, repo)
+    config_path = resolve_path(config if config is not None else DEFAULT_CONFIGS[dataset], repo)
     if not config_path.is_file():
         raise FileNotFoundError(
             f"{config_path}: missing; expected a YAML config such as configs/demo.yaml (synthetic data, "
@@ -214,14 +228,18 @@ def setup(
         run_path = run_path.with_name(run_path.name + "-smoke")
     else:
         cfg = load_config(config_path)
-        cfg.data.dataset = dataset
-        cfg.data.root = str(resolve_path(data_root, repo))
+        if cfg.data.dataset != dataset:
+            raise ValueError(
+                f"{config_path}: data.dataset is '{cfg.data.dataset}' but DATASET='{dataset}'; expected a config "
+                f"for {dataset} (leave CONFIG = None for {DEFAULT_CONFIGS[dataset]})"
+            )
+        cfg.data.root = str(resolve_path(data_root if data_root is not None else cfg.data.root, repo))
     cfg.train.device = device
     root = Path(cfg.data.root)
     if cfg.data.dataset == "synthetic":
         ensure_synthetic(root, cfg.data.synth_preset, cfg.data.synth_seed, workers=max(1, min(4, os.cpu_count() or 1)))
     build_dataset(cfg.data.dataset, root)  # one clear error now if the folder is missing
-    ctx = NotebookContext(repo, cfg.data.dataset, root, cfg, select_device(device), smoke, run_path)
+    ctx = NotebookContext(repo, cfg.data.dataset, root, cfg, select_device(device), smoke, run_path, config_path)
     ctx.cfg = ctx.variant_config("fienet")
     return ctx
 
@@ -272,8 +290,55 @@ class TrainedModel(NamedTuple):
     quick: bool
 
 
-def load_or_train(ctx: NotebookContext, variant: str = "fienet", quick: bool | None = None) -> TrainedModel:
+class MissingModelError(FileNotFoundError):
+    """A real dataset's model is missing and the notebook was not asked to train it."""
+
+
+def train_command(ctx: NotebookContext, variant: str = "fienet") -> str:
+    """The command line that trains ``variant`` into the run folder the notebooks read."""
+    cfg = ctx.variant_config(variant)
+    config = ctx.config_path or DEFAULT_CONFIGS[ctx.dataset]
+    try:
+        config = Path(config).relative_to(ctx.repo)
+    except ValueError:
+        pass
+    parts = ["fienet train", f"--config {config}", f"data.root={ctx.root}", *VARIANTS[variant],
+             f"train.out_dir={cfg.train.out_dir}"]
+    return " ".join(parts)
+
+
+def training_plan(cfg: Config, device: torch.device | str) -> str:
+    """What a training run will cost, said before it starts, and how to make it shorter.
+
+    On a CPU with the demo's network and input size the estimate comes from the measured
+    throughput of configs/demo.yaml (``DEMO_CPU_IMAGES_PER_S``, 2 quiet cores); anything else
+    on a CPU is only said to be long, since it was not measured.
+    """
+    t, d, m = cfg.train, cfg.data, cfg.model
+    steps = t.epochs * t.iters_per_epoch if t.iters_per_epoch else None
+    images = steps * 2 * d.p * d.k if steps else None
+    size = f"{t.epochs} epochs x {t.iters_per_epoch} steps of {2 * d.p * d.k} images" if steps else f"{t.epochs} epochs"
+    if torch.device(device).type != "cpu":
+        return f"training {size} on {device}."
+    demo_like = (m.arch, d.height, d.width, m.last_stride) == ("resnet18", 96, 48, 2)
+    if demo_like and images:
+        minutes = images / DEMO_CPU_IMAGES_PER_S / 60
+        return (f"training {size} ({images:,} images) on the CPU: about {minutes:.0f} min on 2 quiet cores "
+                f"(measured {DEMO_CPU_IMAGES_PER_S:.0f} images/s), longer on a busy or slower machine. "
+                f"Shorter: lower train.epochs (time scales with it; e.g. 5 epochs take a third), or "
+                f"FIENET_SMOKE=1 for a tiny run that only checks the code.")
+    return (f"training {size} with {m.arch} at {d.height}x{d.width} on the CPU: not measured, expect hours; "
+            "use a GPU, or configs/demo.yaml on the synthetic data for a CPU run of minutes.")
+
+
+def load_or_train(
+    ctx: NotebookContext, variant: str = "fienet", quick: bool | None = None, train_if_missing: bool = False
+) -> TrainedModel:
     """The trained ``variant`` model; trains it when its checkpoint is missing (and says so).
+
+    On the synthetic data a missing model is trained at once (minutes on a CPU). On a real
+    dataset training takes hours, so a missing model stops the notebook with the command that
+    trains it, unless ``train_if_missing`` asks for the training here.
 
     Args:
         ctx: the notebook's context.
@@ -282,13 +347,27 @@ def load_or_train(ctx: NotebookContext, variant: str = "fienet", quick: bool | N
             if needed); False and True ask for the full recipe or the short one, training it if
             missing. Comparing two variants is only fair with the same schedule: pass the first
             one's ``quick`` when loading the second.
+        train_if_missing: on a real dataset, train the missing model now instead of stopping.
 
     Returns:
         :class:`TrainedModel`.
+
+    Raises:
+        MissingModelError: a real dataset's model is missing and ``train_if_missing`` is False.
     """
     path = None
     if ctx.smoke:
         quick = False  # smoke training is tiny already: one recipe, one folder
+    if ctx.dataset != "synthetic" and not ctx.smoke:
+        path = find_checkpoint(ctx, variant, quick=False)
+        if path is None and not train_if_missing:
+            raise MissingModelError(
+                f"{ctx.run_dir / variant / 'best.pt'}: no trained {variant} model for {ctx.dataset}; training it "
+                f"takes hours, so this notebook does not start it unasked. Train it with notebook 02 or\n"
+                f"    {train_command(ctx, variant)}\n"
+                "then rerun this notebook (or set TRAIN_IF_MISSING = True to train it here)"
+            )
+        quick = False
     if quick is None:
         path = find_checkpoint(ctx, variant, quick=False)
         quick = path is None
@@ -297,7 +376,8 @@ def load_or_train(ctx: NotebookContext, variant: str = "fienet", quick: bool | N
     if path is None:
         cfg = ctx.variant_config(variant, quick)
         recipe = "smoke-sized" if ctx.smoke else ("a short stand-in" if quick else "the full recipe")
-        print(f"training {variant} now, {recipe} ({cfg.train.epochs} epochs), into {cfg.train.out_dir}")
+        print(f"training {variant} now, {recipe}, into {cfg.train.out_dir}")
+        print(training_plan(cfg, ctx.device))
         fit(cfg)
         path = Path(cfg.train.out_dir) / "best.pt"
     model, cfg = load_trained_model(path, ctx.device)

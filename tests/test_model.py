@@ -285,3 +285,31 @@ def test_offline_imagenet_download_explains_the_local_file_option(tmp_path, monk
     expected = r"could not fetch the ImageNet weights of resnet18.*model\.weights=/path/to/resnet18-f37072fd\.pth"
     with pytest.raises(RuntimeError, match=expected):
         TwoStreamResNet("resnet18", "imagenet")
+
+
+def test_module_readout_matches_the_forward_pass_and_starts_at_zero_contribution() -> None:
+    from fienet.config import ModelConfig
+    from fienet.model import build_model
+    from fienet.model.readout import module_readout
+
+    torch.manual_seed(0)
+    cfg = ModelConfig(arch="resnet18", weights=None, last_stride=2, mpim_groups=8)
+    model = build_model(cfg, num_classes=4).eval()
+    visible, infrared = torch.randn(2, 3, 64, 32), torch.randn(2, 3, 64, 32)
+    table = module_readout(model, visible, infrared)
+    contribution = table[table.part.str.startswith("contribution")]
+    assert len(contribution) == 6 and (contribution.value == 0).all()  # identity at initialisation
+    shares = table[table.part.str.startswith("branch")].groupby("modality").value.sum()
+    assert all(abs(v - 1.0) < 1e-5 for v in shares.values)  # a softmax over branches
+    gates = table[table.part.str.startswith("gate")].value
+    assert ((gates > 0) & (gates < 1)).all() and set(table.modality) == {"visible", "infrared"}
+    # After a perturbation the readout's re-computation still equals the real forward pass.
+    for bn in (model.pfam.step23.align[-1], model.pfam.step34.align[-1], model.mpim.fuse[-1]):
+        torch.nn.init.constant_(bn.weight, 0.5)
+    table = module_readout(model, visible, infrared)
+    x = model.backbone.stem(visible, "visible")
+    _, f2, f3, f4 = model.backbone(x)
+    pfam_out = model.pfam(f2, f3, f4)
+    expected = ((model.mpim(pfam_out) - pfam_out).flatten(1).norm(dim=1) / pfam_out.flatten(1).norm(dim=1)).mean()
+    got = table.query("part == 'contribution' and modality == 'visible'").value.item()
+    assert abs(got - expected.item()) < 1e-5 and got > 0

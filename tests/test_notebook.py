@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from fienet import notebook
@@ -71,6 +72,34 @@ def test_setup_errors_name_what_is_wrong(tmp_path: Path) -> None:
         notebook.setup(config=tmp_path / "nope.yaml")
     with pytest.raises(FileNotFoundError, match=re.escape(str(tmp_path / "SYSU")) + ": folder missing; expected SYSU-MM01"):
         notebook.setup(dataset="sysu", data_root=tmp_path / "SYSU", config="configs/sysu.yaml")
+
+
+def test_dataset_picks_config_and_root_and_a_foreign_config_is_an_error(tmp_path: Path) -> None:
+    # DATASET alone picks configs/sysu.yaml and its data.root (missing here: the reader says so).
+    with pytest.raises(FileNotFoundError, match=re.escape(str(REPO / "data" / "SYSU-MM01"))):
+        notebook.setup(dataset="sysu")
+    with pytest.raises(ValueError, match="data.dataset is 'synthetic' but DATASET='regdb'; expected a config for regdb"):
+        notebook.setup(dataset="regdb", config="configs/demo.yaml")
+
+
+def test_real_dataset_without_model_stops_with_the_command(tmp_path: Path) -> None:
+    cfg = load_config(REPO / "configs" / "sysu.yaml")
+    ctx = notebook.NotebookContext(REPO, "sysu", tmp_path / "SYSU", cfg, torch.device("cpu"), False,
+                                   tmp_path / "runs", REPO / "configs" / "sysu.yaml")
+    ctx.cfg = ctx.variant_config("fienet")
+    with pytest.raises(notebook.MissingModelError, match="does not start it unasked") as info:
+        notebook.load_or_train(ctx, "baseline")
+    assert (f"fienet train --config configs/sysu.yaml data.root={tmp_path / 'SYSU'} model.pfam=false "
+            f"model.mpim=false loss.igcl_weight=0 train.out_dir={tmp_path / 'runs' / 'baseline'}") in str(info.value)
+
+
+def test_training_plan_says_how_long_and_how_to_shorten() -> None:
+    demo = load_config(REPO / "configs" / "demo.yaml")
+    plan = notebook.training_plan(demo, "cpu")
+    images = demo.train.epochs * demo.train.iters_per_epoch * 2 * demo.data.p * demo.data.k
+    assert f"({images:,} images)" in plan and f"about {images / notebook.DEMO_CPU_IMAGES_PER_S / 60:.0f} min" in plan
+    assert "train.epochs" in plan
+    assert "not measured, expect hours" in notebook.training_plan(load_config(REPO / "configs" / "sysu.yaml"), "cpu")
 
 
 def test_smoke_context_is_tiny_and_separate(smoke_ctx: notebook.NotebookContext, tmp_path: Path) -> None:

@@ -310,3 +310,16 @@ def test_modality_statistics_densities_and_mean_images():
     np.testing.assert_array_equal(shown, pixels["visible"].astype(np.float32).mean(axis=0).astype(np.uint8))
     with pytest.raises(ValueError, match=r"\(N, H, W, 3\)"):
         modality_statistics({"visible": np.zeros((8, 4, 3))})
+
+
+def test_module_readout_bars_split_shares_from_contributions():
+    from fienet.plots import module_readout_bars
+
+    table = pd.DataFrame([
+        ("PFAM", "gate 2->3", "visible", 0.5), ("PFAM", "contribution 2->3", "visible", 0.1),
+        ("PFAM", "gate 2->3", "infrared", 0.6), ("PFAM", "contribution 2->3", "infrared", 0.2),
+    ], columns=["module", "part", "modality", "value"])
+    fig = module_readout_bars(table)
+    left, right = fig.axes[:2]
+    assert [p.get_height() for p in left.patches] == [0.5, 0.6]
+    assert [p.get_height() for p in right.patches] == [0.1, 0.2]

@@ -11,7 +11,7 @@ from fienet.plots.distances import distance_histograms, pairwise_distance_groups
 from fienet.plots.embedding import embedding_tsne, plot_embedding, tsne_pair, tsne_points
 from fienet.plots.results import cmc_curves, metric_table_bar
 from fienet.plots.retrieval import protocol_ranked_lists, ranked_list, ranked_lists
-from fienet.plots.training import training_curves
+from fienet.plots.training import module_readout_bars, training_curves
 
 __all__ = [
     "blend_mask",
@@ -23,6 +23,7 @@ __all__ = [
     "infrared_mix_grid",
     "metric_table_bar",
     "modality_statistics",
+    "module_readout_bars",
     "pairwise_distance_groups",
     "part_mask_overlay",
     "plot_embedding",

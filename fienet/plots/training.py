@@ -101,3 +101,35 @@ def training_curves(
         ax.set_xlabel(epoch)
         ax.grid(alpha=0.3)
     return fig
+
+
+def module_readout_bars(table: pd.DataFrame, title: str = "what PFAM and MPIM learnt") -> Figure:
+    """Bars of :func:`fienet.model.readout.module_readout`: gates and shares, then contributions.
+
+    Args:
+        table: columns ``module``, ``part``, ``modality``, ``value``.
+        title: figure title.
+    """
+    from fienet.plots.images import MODALITY_COLORS
+
+    fig = Figure(figsize=(9, 3.2), layout="constrained")
+    kinds = (("gates and branch shares (0..1)", ~table.part.str.startswith("contribution")),
+             ("contribution |added| / |input|", table.part.str.startswith("contribution")))
+    axes = fig.subplots(1, 2)
+    for ax, (label, pick) in zip(axes, kinds):
+        sub = table[pick]
+        parts = list(dict.fromkeys(sub.module + ": " + sub.part))
+        modalities = list(dict.fromkeys(sub.modality))
+        width = 0.8 / max(len(modalities), 1)
+        for j, modality in enumerate(modalities):
+            rows = sub[sub.modality == modality]
+            values = dict(zip(rows.module + ": " + rows.part, rows.value))
+            colour = MODALITY_COLORS.get(modality, "grey")
+            ax.bar([i + j * width for i in range(len(parts))], [values.get(p, 0.0) for p in parts], width,
+                   label=modality, color=colour)
+        ax.set_xticks([i + width * (len(modalities) - 1) / 2 for i in range(len(parts))], parts,
+                      rotation=30, ha="right", fontsize=8)
+        ax.set_title(label, fontsize=10)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title)
+    return fig
