@@ -34,8 +34,14 @@ demo: $(STAMP)  ## train FIENet on the synthetic data on CPU and write runs/demo
 test: $(STAMP)  ## unit tests, then every notebook top to bottom in smoke mode
 	FIENET_SMOKE=1 $(PY) -m pytest --nbmake --nbmake-timeout=900 tests notebooks
 
-test-fast: $(STAMP)  ## unit tests only
-	$(PY) -m pytest tests
+test-fast: $(STAMP)  ## unit tests only (not the notebooks, not the browser check)
+	$(PY) -m pytest -m "not browser" tests
+
+# JupyterLab refuses to run as root unless told; LAB_ARGS passes more options (e.g. --port=8890).
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u 2>/dev/null)),--allow-root)
+lab: $(STAMP)  ## JupyterLab on notebooks/ from .venv; open the http://localhost URL it prints
+	@echo "Starting JupyterLab on notebooks/; open the URL with the token printed below (Ctrl-C twice stops it)."
+	$(PY) -m jupyter lab --ServerApp.root_dir=notebooks $(ALLOW_ROOT) $(LAB_ARGS)
 
 synth: $(STAMP)  ## generate the default synthetic dataset into data/synthetic
 	$(VENV)/bin/fienet synth --out data/synthetic

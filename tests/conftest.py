@@ -113,3 +113,32 @@ def llcm_root(tmp_path: Path) -> Path:
         (root / "idx" / name).write_text("".join(f"{relpath} {label}\n" for relpath, label in lines))
     _write_ids(root / "idx" / "test_id.txt", LLCM_TEST_IDS)
     return root
+
+
+# Notebooks: `make test` collects them twice, as nbmake items (notebooks/*.ipynb) and through the
+# browser check (tests/test_browser.py), which runs every cell of each one in JupyterLab and
+# checks more. Running both doubled the notebooks' time, so when the browser check runs, it is the
+# one run of the notebooks; where it skips (no Chromium), nbmake runs them. Measured reasons:
+# notebooks/README.md, "Checked in a browser".
+_NOTEBOOKS_IN_BROWSER: list[str] = []
+
+
+@pytest.hookimpl(trylast=True)  # after -m / -k have deselected what they do
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    browser = [i for i in items if i.get_closest_marker("browser") is not None]
+    if not browser or any(m.args and m.args[0] for m in browser[0].iter_markers("skipif")):
+        return
+    covered = {Path(str(i.callspec.params["path"])).name for i in browser if hasattr(i, "callspec")}
+    twice = [i for i in items if i.path.suffix == ".ipynb" and i.path.name in covered]
+    if twice:
+        config.hook.pytest_deselected(items=twice)
+        items[:] = [i for i in items if i not in twice]
+        _NOTEBOOKS_IN_BROWSER.extend(i.path.name for i in twice)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _NOTEBOOKS_IN_BROWSER:
+        terminalreporter.write_line(
+            f"nbmake items deselected, run in JupyterLab by tests/test_browser.py instead: "
+            f"{', '.join(_NOTEBOOKS_IN_BROWSER)} (FIENET_BROWSER=0 runs them with nbmake)"
+        )
