@@ -46,8 +46,12 @@ lab: $(STAMP)  ## JupyterLab on notebooks/ from .venv; open the http://localhost
 synth: $(STAMP)  ## generate the default synthetic dataset into data/synthetic
 	$(VENV)/bin/fienet synth --out data/synthetic
 
+# The coalescing step runs after execution: a progress bar's redraws (carriage returns) become
+# its last state, as JupyterLab shows it, instead of one line per redraw.
 html: $(STAMP)  ## render executed notebooks to HTML under runs/notebooks (not committed)
-	$(PY) -m jupyter nbconvert --to html --execute --output-dir runs/notebooks notebooks/*.ipynb
+	$(PY) -m jupyter nbconvert --to html --execute --output-dir runs/notebooks \
+	  --HTMLExporter.preprocessors=nbconvert.preprocessors.CoalesceStreamsPreprocessor \
+	  --CoalesceStreamsPreprocessor.enabled=True notebooks/*.ipynb
 
 bench: $(STAMP)  ## every benchmark script, side-by-side ratios printed
 	for f in bench/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
