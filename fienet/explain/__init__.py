@@ -1,31 +1,63 @@
-"""Explanations: Grad-CAM family maps of FIENet (via pytorch-grad-cam) and where they look.
+"""Explanations: Grad-CAM family maps of FIENet (via pytorch-grad-cam), where they look, and
+whether they tell the truth.
 
 - :mod:`~fienet.explain.wrapper`: FIENet as a one-input network of one modality.
-- :mod:`~fienet.explain.targets`: similarity and identity scores to explain.
+- :mod:`~fienet.explain.targets`: similarity, contrastive and identity scores to explain.
 - :mod:`~fienet.explain.cam`: :class:`CamExplainer` (method x layer, hooks held in a ``with``
   block) and :func:`explain_pair` (cross-modal match, both sides).
+- :mod:`~fienet.explain.references`: images, embeddings and the references they are scored against.
 - :mod:`~fienet.explain.parts`: CAM energy on the synthetic part masks against chance.
+- :mod:`~fienet.explain.perturbation`: captum occlusion of the similarity and deletion curves.
+- :mod:`~fienet.explain.randomization`: the weight-randomisation sanity check.
+- :mod:`~fienet.explain.agreement`: empty maps and rank correlation between maps.
+- :mod:`~fienet.explain.audit`: every CAM setting scored five ways on the same images.
+- :mod:`~fienet.explain.contrastive`: match against look-alike, scored on the parts they differ in.
 
 Draw the maps with :func:`fienet.plots.cam.cam_overlay` and :func:`fienet.plots.cam.cam_grid`.
 """
 
+from fienet.explain.agreement import is_empty, rank_correlation
+from fienet.explain.audit import OCCLUSION, Audit, audit_explanations, audit_summary
 from fienet.explain.cam import CAM_METHODS, CamExplainer, CamPair, explain_pair
-from fienet.explain.parts import REFERENCES, attention_on_parts, attention_summary, cam_energy_shares
-from fienet.explain.targets import IdentityTarget, SimilarityTarget
+from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
+from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares
+from fienet.explain.perturbation import (SimilarityScore, deletion_auc, deletion_curves, mean_baseline,
+                                         occlusion_maps)
+from fienet.explain.randomization import randomized_copy
+from fienet.explain.references import REFERENCES, embed_images, identity_references, load_images
+from fienet.explain.targets import ContrastiveTarget, IdentityTarget, SimilarityTarget
 from fienet.explain.wrapper import OUTPUTS, ModalityWrapper, eval_mode
 
 __all__ = [
     "CAM_METHODS",
+    "OCCLUSION",
     "OUTPUTS",
     "REFERENCES",
+    "Audit",
     "CamExplainer",
     "CamPair",
+    "ContrastiveTarget",
     "IdentityTarget",
     "ModalityWrapper",
+    "SimilarityScore",
     "SimilarityTarget",
     "attention_on_parts",
     "attention_summary",
+    "audit_explanations",
+    "audit_summary",
     "cam_energy_shares",
+    "contrastive_audit",
+    "deletion_auc",
+    "deletion_curves",
+    "embed_images",
     "eval_mode",
     "explain_pair",
+    "identity_references",
+    "is_empty",
+    "load_images",
+    "lookalike_pairs",
+    "mean_baseline",
+    "occlusion_maps",
+    "randomized_copy",
+    "rank_correlation",
 ]

@@ -17,7 +17,7 @@ from typing import Callable, NamedTuple, Sequence
 
 import numpy as np
 import torch
-from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, LayerCAM
+from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, LayerCAM
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import Tensor
 
@@ -30,6 +30,9 @@ CAM_METHODS: dict[str, type[BaseCAM]] = {
     "gradcam": GradCAM,  # channel weights = spatial mean of the gradients (Selvaraju et al., 2017)
     "gradcam++": GradCAMPlusPlus,  # higher-order gradient weights, better with several instances
     "layercam": LayerCAM,  # per-position positive gradients: finer maps on early layers
+    # gradient x activation per position, summed over channels: no spatial averaging of the
+    # gradients, so the map is faithful to the score's first-order expansion (Draelos & Carin, 2020)
+    "hirescam": HiResCAM,
     # First principal component of the activations: ignores the target. pytorch-grad-cam takes
     # a full SVD per image (a C x C factor), seconds per image at C = 2048 on a CPU.
     "eigencam": EigenCAM,
@@ -48,7 +51,8 @@ class CamExplainer:
     Args:
         model: FIENet, on the device where the CAMs should be computed.
         modality: ``"visible"`` or ``"infrared"``: the stem the images go through.
-        layer: ``"layer1"`` .. ``"layer4"``, ``"pfam"`` or ``"mpim"`` (see ``FIENet.target_layer``).
+        layer: ``"layer1"`` .. ``"layer4"``, ``"pfam3"``, ``"pfam"`` or ``"mpim"`` (see
+            ``FIENet.target_layer``).
         method: one of ``CAM_METHODS``.
         output: ``"embedding"`` (use :class:`SimilarityTarget`) or ``"logits"`` (use
             :class:`IdentityTarget`; no targets = the predicted identity).

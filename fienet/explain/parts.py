@@ -16,24 +16,17 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from PIL import Image
-from torch import Tensor
-
-from fienet.data.io import load_image
 from fienet.data.records import Record
-from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
-from fienet.data.synthetic.identities import FINE_PARTS
-from fienet.data.synthetic.layout import IDENTITY_TABLE
-from fienet.data.synthetic.parts import PART_NAMES
-from fienet.data.transforms import test_transform
+from fienet.data.synthetic import PartAnnotations
 from fienet.explain.cam import CamExplainer
+from fienet.explain.references import REFERENCES, embed_images, identity_references, load_images
 from fienet.explain.targets import SimilarityTarget
-from fienet.progress import progress as progress_bar
-from fienet.explain.wrapper import eval_mode
 from fienet.modalities import MODALITIES
+from fienet.progress import progress as progress_bar
 from fienet.model.fienet import FIENet
 
-REFERENCES: tuple[str, ...] = ("cross-modal", "same-modality")
+PART_NAMES = PartAnnotations.part_names
+FINE_PARTS = PartAnnotations.fine_parts
 SHARE_COLUMNS: tuple[str, ...] = ("similarity", "person", "person_area", "parts", "parts_area")
 
 
@@ -135,29 +128,23 @@ def attention_on_parts(
     by_modality = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
     # Everything that can be wrong on disk or in the arguments fails here, before any CAM is computed.
     explainers = {m: CamExplainer(model, m, layer, method) for m, indices in by_modality.items() if len(indices)}
-    labels = _distinguishing_labels(root, {r.pid for r in records})
-    masks = np.stack([_resized_mask(root, r.path, height, width) for r in records])  # (N, H, W)
-    transform = test_transform(height, width)
-
-    def batches(indices: np.ndarray) -> Iterable[tuple[np.ndarray, Tensor]]:
-        for start in range(0, len(indices), batch_size):
-            chunk = indices[start:start + batch_size]
-            images = torch.stack([transform(load_image(records[i].path)) for i in chunk])  # (b, 3, H, W)
-            yield chunk, images.to(device)
-
-    embeddings = torch.empty(len(records), model.feature_dim, device=device)  # (N, D)
-    with torch.no_grad(), eval_mode(model):
-        for modality, indices in by_modality.items():
-            for chunk, images in batches(indices):
-                embeddings[torch.as_tensor(chunk, device=device)] = model.embed(images, modality)
-    references = _references(embeddings, records, reference)  # (N, D)
+    annotations = PartAnnotations(root)
+    annotations.check_pids({r.pid for r in records})
+    labels = {pid: {part: annotations.part_labels[part] for part in annotations.distinguishing_parts(pid)}
+              for pid in {r.pid for r in records}}
+    masks = np.stack([annotations.mask(r.path, height, width) for r in records])  # (N, H, W)
+    images = load_images(records, height, width).to(device)  # (N, 3, H, W)
+    embeddings = embed_images(model, images, records, batch_size)  # (N, D)
+    references = identity_references(embeddings, records, reference)  # (N, D)
 
     cams = np.empty((len(records), height, width), dtype=np.float32)  # (N, H, W)
     bar = progress_bar(total=len(records), desc=f"CAMs ({method} at {layer})", disable=not progress)
     for modality, explainer in explainers.items():
         with explainer:
-            for chunk, images in batches(by_modality[modality]):
-                cams[chunk] = explainer(images, [SimilarityTarget(references[i]) for i in chunk])
+            indices = by_modality[modality]
+            for start in range(0, len(indices), batch_size):
+                chunk = indices[start:start + batch_size]
+                cams[chunk] = explainer(images[chunk], [SimilarityTarget(references[i]) for i in chunk])
                 bar.update(len(chunk))
     bar.close()
 
@@ -207,72 +194,6 @@ def _check_device(model: FIENet, device: torch.device) -> None:
     model_device = next(model.parameters()).device
     if model_device.type != device.type or (device.index is not None and device.index != model_device.index):
         raise ValueError(f"model is on {model_device} but device={device}; move it with model.to(device) first")
-
-
-def _distinguishing_labels(root: str | Path, pids: set[int]) -> dict[int, dict[str, int]]:
-    """``{pid: {part name: mask label}}`` from the identity table, for the given pids."""
-    table = load_identity_table(root).set_index("pid")["distinguishing_parts"]
-    absent = sorted(pids - set(table.index))
-    if absent:
-        raise ValueError(
-            f"{Path(root) / IDENTITY_TABLE}: no row for pid(s) {absent[:10]}; expected records of this "
-            "synthetic dataset"
-        )
-    out = {}
-    for pid in pids:
-        unknown = [name for name in table[pid] if name not in PART_LABELS]
-        if unknown:
-            raise ValueError(
-                f"{Path(root) / IDENTITY_TABLE}: pid {pid} names unknown part(s) {unknown}; expected names of "
-                f"{tuple(PART_LABELS)}"
-            )
-        out[pid] = {name: PART_LABELS[name] for name in table[pid]}
-    return out
-
-
-def _references(embeddings: Tensor, records: Sequence[Record], reference: str) -> Tensor:
-    """Reference embedding of every record, as mean embeddings of other images of its identity.
-
-    Args:
-        embeddings: (N, D), row i for ``records[i]``.
-
-    Returns:
-        (N, D) references (means of unit vectors; SimilarityTarget normalises them).
-    """
-    pids, pid_index = np.unique([r.pid for r in records], return_inverse=True)
-    # (identity, modality) groups; the modality's position in MODALITIES is only an array index
-    side = torch.as_tensor([MODALITIES.index(r.modality) for r in records], device=embeddings.device)  # (N,)
-    group = torch.as_tensor(pid_index, device=embeddings.device) * len(MODALITIES) + side  # (N,)
-    n_groups = len(pids) * len(MODALITIES)
-    sums = torch.zeros(n_groups, embeddings.shape[1], device=embeddings.device).index_add_(0, group, embeddings)
-    counts = torch.bincount(group, minlength=n_groups).float()  # (G,)
-    if reference == "cross-modal":
-        source = group - side + (1 - side)  # the same identity's other-modality group
-        lacking = counts[source] == 0
-        if lacking.any():
-            i = int(lacking.nonzero()[0])
-            other = MODALITIES[1 - int(side[i])]
-            raise ValueError(
-                f"no {other} image of identity {records[i].pid} among the records; the cross-modal reference "
-                "needs both modalities of every identity (pass query and gallery together)"
-            )
-        return sums[source] / counts[source, None]
-    lacking = counts[group] < 2
-    if lacking.any():
-        i = int(lacking.nonzero()[0])
-        raise ValueError(
-            f"{records[i].path}: the only {records[i].modality} image of identity {records[i].pid} among the records; "
-            "the same-modality reference needs at least two images per identity and modality"
-        )
-    return (sums[group] - embeddings) / (counts[group, None] - 1)  # leave the image itself out
-
-
-def _resized_mask(root: str | Path, image_path: str, height: int, width: int) -> np.ndarray:
-    """(height, width) uint8 part labels, resized like the image (nearest: labels do not blend)."""
-    mask = load_part_mask(root, image_path)  # (H0, W0)
-    if mask.shape == (height, width):
-        return mask
-    return np.asarray(Image.fromarray(mask).resize((width, height), Image.NEAREST))
 
 
 __all__ = ["REFERENCES", "attention_on_parts", "attention_summary", "cam_energy_shares"]

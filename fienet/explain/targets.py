@@ -52,6 +52,36 @@ class SimilarityTarget:
         return f"SimilarityTarget(dim={self.reference.numel()})"
 
 
+class ContrastiveTarget:
+    """Score an image by how much more it resembles reference A than look-alike B.
+
+    ``cos(e, A) - cos(e, B)``: the evidence for A *against* B. Explaining it answers "why this
+    person rather than the look-alike?"; what both references share (colours, body shape)
+    cancels, so the map can only point at what differs.
+
+    Args:
+        reference_a: (D,) embedding of the match (any nonzero scale).
+        reference_b: (D,) embedding of the look-alike.
+
+    Shapes:
+        model_output: (D,) -> (); or (B, D) -> (B,).
+    """
+
+    def __init__(self, reference_a: Tensor, reference_b: Tensor) -> None:
+        self.a = SimilarityTarget(reference_a)
+        self.b = SimilarityTarget(reference_b)
+        if self.a.reference.numel() != self.b.reference.numel():
+            raise ValueError(
+                f"references have {self.a.reference.numel()} and {self.b.reference.numel()} dimensions; expected the same"
+            )
+
+    def __call__(self, model_output: Tensor) -> Tensor:
+        return self.a(model_output) - self.b(model_output)
+
+    def __repr__(self) -> str:
+        return f"ContrastiveTarget(dim={self.a.reference.numel()})"
+
+
 class IdentityTarget(ClassifierOutputTarget):
     """Score an image by one identity logit (explain with ``output="logits"``).
 
@@ -80,4 +110,4 @@ class IdentityTarget(ClassifierOutputTarget):
         return f"IdentityTarget({self.category})"
 
 
-__all__ = ["IdentityTarget", "SimilarityTarget"]
+__all__ = ["ContrastiveTarget", "IdentityTarget", "SimilarityTarget"]

@@ -27,7 +27,7 @@ from fienet.model.head import TEST_FEATURES, FIENetOutput, ReIDHead
 from fienet.model.mpim import MPIM
 from fienet.model.pfam import PFAM
 
-TARGET_LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "pfam", "mpim")
+TARGET_LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "pfam3", "pfam", "mpim")
 
 
 class FIENet(nn.Module):
@@ -134,8 +134,10 @@ class FIENet(nn.Module):
         """Module whose output Grad-CAM should look at.
 
         Args:
-            name: ``"layer1"`` .. ``"layer4"`` (shared backbone stages), ``"pfam"`` (aggregated
-                stage-4 map) or ``"mpim"`` (final map, input of the head).
+            name: ``"layer1"`` .. ``"layer4"`` (shared backbone stages), ``"pfam3"`` (PFAM's
+                aggregated stage-3 map: stage 3 enriched with stage 2, twice as fine as stage 4
+                with last stride 2), ``"pfam"`` (aggregated stage-4 map) or ``"mpim"`` (final map,
+                input of the head).
 
         Raises:
             ValueError: unknown name, or the module is switched off in the config.
@@ -144,12 +146,13 @@ class FIENet(nn.Module):
             raise ValueError(f"unknown target layer '{name}'; expected one of {TARGET_LAYERS}")
         if name.startswith("layer"):
             return getattr(self.backbone, name)
-        module = getattr(self, name)
+        module = getattr(self, name.removesuffix("3"))
         if module is None:
             raise ValueError(
-                f"target layer '{name}' is switched off (model.{name}=false); enable it or pick another layer"
+                f"target layer '{name}' is switched off (model.{name.removesuffix('3')}=false); enable it or pick "
+                "another layer"
             )
-        return module
+        return module.step23 if name == "pfam3" else module
 
 
 def _check_images(images: Tensor, modality: Modality) -> None:

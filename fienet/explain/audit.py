@@ -1,0 +1,277 @@
+"""Does a heat map tell the truth? Every CAM setting scored on the same images, five ways.
+
+For each (method, layer) of a model, on synthetic images whose part masks are known:
+
+- **person lift** and **distinguishing-parts lift**: share of the map's energy on the person /
+  on the parts that tell the identity from its look-alikes, divided by their share of the image
+  (1 = no preference);
+- **empty maps**: maps that are zero everywhere (Grad-CAM's ReLU can remove everything); they
+  are counted and left out of every mean, never averaged in as if they were data;
+- **Spearman vs occlusion**: per-image rank correlation with captum's occlusion map, which
+  measures what the model uses by removing it;
+- **lift after randomising the weights** (Adebayo et al., 2018): a faithful map loses its
+  preference for the parts when the trained weights are gone;
+- **deletion AUC / random**: how fast the similarity falls when the most-attributed pixels are
+  removed first, relative to a random order (< 1 = the map ranks what matters first).
+
+The score explained everywhere is the cross-modal similarity: an image against the mean
+embedding of its identity's images in the other modality.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import Tensor
+
+from fienet.data.records import Record
+from fienet.modalities import MODALITIES
+from fienet.data.synthetic import PartAnnotations
+from fienet.explain.agreement import is_empty, rank_correlation
+from fienet.explain.cam import CamExplainer, Target
+from fienet.explain.parts import cam_energy_shares
+from fienet.explain.perturbation import deletion_auc, deletion_curves, occlusion_maps, occlusion_window
+from fienet.explain.randomization import randomized_copy
+from fienet.explain.references import embed_images, identity_references, load_images
+from fienet.explain.targets import SimilarityTarget
+from fienet.model.fienet import FIENet
+
+Setting = tuple[str, str]  # (CAM method, layer)
+OCCLUSION: Setting = ("occlusion", "input")  # the perturbation reference, as a row of the tables
+
+
+@dataclass
+class Audit:
+    """Per-image scores of an audit and the deletion curves behind its AUCs.
+
+    Attributes:
+        per_image: one row per (setting, image): ``method``, ``layer``, ``cells`` (the layer's
+            map size, "h x w"), ``path``, ``pid``, ``modality``, ``empty``, ``person``, ``parts``,
+            ``person_area``, ``parts_area``, ``spearman`` (vs occlusion), and the same scores
+            after weight randomisation prefixed ``random_``.
+        curves: setting -> (N, steps + 1) deletion curves; ``("random", "order")`` is the
+            random-order control on the same images.
+    """
+
+    per_image: pd.DataFrame
+    curves: dict[Setting, np.ndarray] = field(default_factory=dict)
+
+
+def by_modality(records: Sequence[Record]) -> dict[str, np.ndarray]:
+    """Row indices of each modality present, in ``MODALITIES`` order."""
+    groups = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
+    return {m: rows for m, rows in groups.items() if len(rows)}
+
+
+def cam_maps(
+    model: FIENet,
+    setting: Setting,
+    images: Tensor,
+    records: Sequence[Record],
+    targets: Sequence[Target],
+    batch_size: int = 16,
+) -> np.ndarray:
+    """(N, H, W) CAMs of ``setting`` = (method, layer), each image through its modality's stem."""
+    method, layer = setting
+    maps = np.empty((images.shape[0], *images.shape[2:]), dtype=np.float32)  # (N, H, W)
+    for modality, rows in by_modality(records).items():
+        with CamExplainer(model, modality, layer, method) as explainer:
+            for start in range(0, len(rows), batch_size):
+                chunk = rows[start:start + batch_size]
+                maps[chunk] = explainer(images[chunk], [targets[i] for i in chunk])
+    return maps
+
+
+def per_modality(
+    fn: Callable[..., np.ndarray], model: FIENet, records: Sequence[Record], images: Tensor, *per_row: Tensor | np.ndarray | None, **kwargs
+) -> np.ndarray:
+    """Apply ``fn(model, modality, images, *per_row, **kwargs)`` to each modality's rows, in order."""
+    out: np.ndarray | None = None
+    for modality, rows in by_modality(records).items():
+        index = torch.as_tensor(rows, device=images.device)
+        args = [None if a is None else a[rows] if isinstance(a, np.ndarray) else a[index] for a in per_row]
+        part = fn(model, modality, images[index], *args, **kwargs)
+        if out is None:
+            out = np.empty((images.shape[0], *part.shape[1:]), dtype=part.dtype)
+        out[rows] = part
+    assert out is not None
+    return out
+
+
+def layer_cells(model: FIENet, layer: str, image: Tensor, modality: str) -> str:
+    """Size of ``layer``'s output map for one image, as "h x w" (what a CAM there can resolve)."""
+    seen: list[tuple[int, ...]] = []
+    handle = model.target_layer(layer).register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[-2:])))
+    try:
+        with torch.no_grad():
+            model.embed(image[None], modality)
+    finally:
+        handle.remove()
+    return f"{seen[0][0]}x{seen[0][1]}"
+
+
+def score_maps(maps: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[int]]) -> pd.DataFrame:
+    """Energy shares of each map on the person and on its image's ``labels`` (NaN when empty).
+
+    Args:
+        maps: (N, H, W) non-negative maps.
+        masks: (N, H, W) part labels.
+        labels: N sequences of part labels to score against.
+
+    Returns:
+        N rows: ``empty``, ``person``, ``parts``, ``person_area``, ``parts_area``.
+    """
+    rows = []
+    for cam, mask, lab in zip(maps, masks, labels):
+        shares = cam_energy_shares(cam, mask, lab)
+        area = cam_energy_shares(np.ones(mask.shape), mask, lab)
+        rows.append({"empty": is_empty(cam), "person": shares["person"], "parts": shares["parts"],
+                     "person_area": area["person"], "parts_area": area["parts"]})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def _say(progress: bool, message: str) -> None:
+    if progress:  # plain lines on stdout: in a notebook, stderr reads like a warning
+        print(message, file=sys.stdout, flush=True)
+
+
+def audit_explanations(
+    model: FIENet,
+    annotations: PartAnnotations,
+    records: Sequence[Record],
+    height: int,
+    width: int,
+    settings: Sequence[Setting],
+    pool: Sequence[Record] = (),
+    fraction: int = 8,
+    overlap: bool = True,
+    deletion_steps: int = 10,
+    seed: int = 0,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> Audit:
+    """Score CAM settings of one model against the masks, occlusion, randomisation and deletion.
+
+    Args:
+        model: FIENet or the baseline, in its device.
+        annotations: the synthetic dataset's masks and identity table.
+        records: images to explain; with ``pool`` they hold both modalities of every identity.
+        height, width: network input size.
+        settings: (method, layer) pairs; a layer the model lacks (``pfam3`` of the baseline) is
+            skipped.
+        pool: more images that only serve as references (e.g. the gallery when explaining queries).
+        fraction, overlap: occlusion window = 1/fraction of each side, stride half a window
+            (``overlap``) or a whole one (a quarter of the forward passes).
+        deletion_steps: points of each deletion curve, minus one.
+        seed: seed of the randomised weights and of the random deletion order.
+        batch_size: images per CAM pass.
+        progress: print a line per stage.
+
+    Returns:
+        :class:`Audit`; summarise it with :func:`audit_summary`. The occlusion reference itself
+        is a setting (``OCCLUSION``) in both.
+    """
+    if not records:
+        raise ValueError("records is empty; expected synthetic images to explain")
+    device = next(model.parameters()).device
+    known = {r.path for r in records}
+    everything = [*records, *(r for r in pool if r.path not in known)]
+    annotations.check_pids({r.pid for r in everything})
+    n = len(records)
+    images_all = load_images(everything, height, width).to(device)  # (M, 3, H, W)
+    images = images_all[:n]  # (N, 3, H, W)
+    masks = np.stack([annotations.mask(r.path, height, width) for r in records])  # (N, H, W)
+    labels = [annotations.labels(annotations.distinguishing_parts(r.pid)) for r in records]
+    random_model = randomized_copy(model, seed)
+    references = identity_references(embed_images(model, images_all, everything), everything)[:n]  # (N, D)
+    random_refs = identity_references(embed_images(random_model, images_all, everything), everything)[:n]
+    base = pd.DataFrame({"path": [r.path for r in records], "pid": [r.pid for r in records],
+                         "modality": [r.modality for r in records]})  # fmt: skip
+
+    _say(progress, f"occlusion maps of {n} images ...")
+    occlusion = per_modality(occlusion_maps, model, records, images, references, fraction=fraction,
+                             overlap=overlap)  # (N, H, W)
+    grid = occlusion_window(height, width, fraction, overlap)[2]  # the occlusion's resolution
+    curves: dict[Setting, np.ndarray] = {}
+    rng = np.random.default_rng(seed)
+    curves[("random", "order")] = per_modality(
+        deletion_curves, model, records, images, references, rng.random((n, height, width)), steps=deletion_steps
+    )
+
+    def deletion(maps: np.ndarray) -> np.ndarray:
+        return per_modality(deletion_curves, model, records, images, references, maps, steps=deletion_steps)
+
+    tables = []
+    positive = np.clip(occlusion, 0, None)
+    curves[OCCLUSION] = deletion(occlusion)
+    table = pd.concat([base, score_maps(positive, masks, labels)], axis=1)
+    table["spearman"] = np.nan
+    tables.append(table.assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}"))
+
+    for setting in settings:
+        method, layer = setting
+        try:
+            model.target_layer(layer)
+        except ValueError:
+            continue  # e.g. pfam3 of the baseline
+        _say(progress, f"{method} at {layer}: CAMs, CAMs of the randomised model, deletion ...")
+        cams = cam_maps(model, setting, images, records, [SimilarityTarget(r) for r in references], batch_size)
+        random_cams = cam_maps(random_model, setting, images, records, [SimilarityTarget(r) for r in random_refs],
+                               batch_size)  # fmt: skip
+        curves[setting] = deletion(cams)
+        table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
+        table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
+        randomised = score_maps(random_cams, masks, labels).add_prefix("random_")
+        cells = layer_cells(model, layer, images[0], records[0].modality)
+        tables.append(pd.concat([table, randomised], axis=1).assign(method=method, layer=layer, cells=cells))
+    per_image = pd.concat(tables, ignore_index=True)
+    front = ["method", "layer", "cells"]
+    return Audit(per_image[front + [c for c in per_image.columns if c not in front]], curves)
+
+
+def _lift(part: pd.DataFrame, share: str, area: str) -> float:
+    valid = part[part[share].notna()]
+    return float(valid[share].mean() / valid[area].mean()) if len(valid) else float("nan")
+
+
+def audit_summary(audit: Audit) -> pd.DataFrame:
+    """One row per setting of an :class:`Audit`, the table of the explanations section.
+
+    Lifts are mean share / mean area over the non-empty maps (the same images for share and
+    area); ``Spearman vs occlusion`` is the mean over images whose two maps both vary. Columns
+    the audit did not measure (randomisation and deletion of a contrastive audit) are NaN.
+
+    Returns:
+        Index (method, layer); columns ``map``, ``images``, ``empty maps (%)``, ``person lift``,
+        ``parts lift``, ``Spearman vs occlusion``, ``person lift, random weights``, ``parts
+        lift, random weights``, ``deletion AUC / random``.
+    """
+    random_curves = audit.curves.get(("random", "order"))
+    random_auc = deletion_auc(random_curves) if random_curves is not None else np.nan
+    rows = {}
+    for (method, layer), part in audit.per_image.groupby(["method", "layer"], sort=False):
+        has_random = "random_person" in part and part["random_person"].notna().any()
+        rows[(method, layer)] = {
+            "map": part["cells"].iloc[0],
+            "images": len(part),
+            "empty maps (%)": 100.0 * part["empty"].mean(),
+            "person lift": _lift(part, "person", "person_area"),
+            "parts lift": _lift(part, "parts", "parts_area"),
+            "Spearman vs occlusion": part["spearman"].mean(),
+            "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
+            "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
+            "deletion AUC / random": (deletion_auc(audit.curves[(method, layer)]) / random_auc
+                                      if (method, layer) in audit.curves else np.nan),
+        }
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["method", "layer"])
+    return table
+
+
+__all__ = ["OCCLUSION", "Audit", "Setting", "audit_explanations", "audit_summary", "by_modality", "cam_maps",
+           "layer_cells", "per_modality", "score_maps"]

@@ -1,0 +1,219 @@
+"""Checks of the explanation checks, on a tiny random FIENet and the tiny synthetic preset:
+the annotation reader, occlusion against a plain loop, deletion curves, randomisation, rank
+correlation, and the audit tables."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from fienet.config import ModelConfig
+from fienet.data import SYSUMM01, generate_synthetic
+from fienet.modalities import INFRARED, VISIBLE
+from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
+from fienet.explain import (OCCLUSION, ContrastiveTarget, SimilarityScore, SimilarityTarget,
+                            audit_explanations, audit_summary, contrastive_audit, deletion_auc, deletion_curves,
+                            is_empty, mean_baseline, occlusion_maps, randomized_copy, rank_correlation)
+from fienet.model import build_model
+
+H, W = 64, 32
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return build_model(ModelConfig(arch="resnet18", weights=None), 4).eval()
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return generate_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", preset="tiny")
+
+
+def _images(n: int, h: int = H, w: int = W, seed: int = 1) -> torch.Tensor:
+    return torch.randn(n, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+# ---------------------------------------------------------------- the annotation reader
+
+
+def test_part_annotations_read_masks_and_lookalike_truth(root):
+    notes = PartAnnotations(root)
+    table = load_identity_table(root).set_index("pid")
+    query, _ = SYSUMM01(root).test_split()
+    image = query[0].path
+    assert np.array_equal(notes.mask(image), load_part_mask(root, image))
+    small = notes.mask(image, 16, 8)
+    assert small.shape == (16, 8) and set(np.unique(small)) <= set(np.unique(notes.mask(image)))
+    grouped = table[table.groupby("group")["group"].transform("size") > 1]
+    pid = int(grouped.index[0])
+    mates = notes.lookalikes(pid)
+    assert mates and pid not in mates and all(table.loc[m, "group"] == table.loc[pid, "group"] for m in mates)
+    # an identity's distinguishing parts are the union of what differs from each look-alike
+    union = set().union(*(notes.differing_parts(pid, m) for m in mates))
+    assert union == set(notes.distinguishing_parts(pid)) == set(table.loc[pid, "distinguishing_parts"])
+    assert notes.differing_parts(pid, pid) == ()
+    assert notes.labels(["head", "shoes"]) == (notes.part_labels["head"], notes.part_labels["shoes"])
+    with pytest.raises(ValueError, match=r"no row for pid\(s\) \[99999\]"):
+        notes.distinguishing_parts(99999)
+    with pytest.raises(ValueError, match="unknown part name"):
+        notes.labels(["wings"])
+    with pytest.raises(ValueError, match="give both or neither"):
+        notes.mask(image, height=16)
+
+
+# ---------------------------------------------------------------- scores and perturbation
+
+
+def test_similarity_score_and_contrastive_target_agree_with_the_cam_targets(model):
+    x, a, b = _images(2), torch.randn(2, 512), torch.randn(2, 512)
+    score = SimilarityScore(model, INFRARED)
+    with torch.no_grad():
+        emb = model.embed(x, INFRARED)
+        got, got_contrast = score(x, a), score(x, a, b)
+    for i in range(2):
+        assert float(got[i]) == pytest.approx(float(SimilarityTarget(a[i])(emb[i])), abs=1e-5)
+        expected = float(SimilarityTarget(a[i])(emb[i]) - SimilarityTarget(b[i])(emb[i]))
+        assert float(got_contrast[i]) == pytest.approx(float(ContrastiveTarget(a[i], b[i])(emb[i])), abs=1e-6)
+        assert float(got_contrast[i]) == pytest.approx(expected, abs=1e-5)
+
+
+def test_occlusion_equals_a_plain_loop_over_windows(model):
+    x, ref = _images(2, 16, 8), torch.randn(2, 512)
+    maps = occlusion_maps(model, VISIBLE, x, ref, fraction=4, overlap=False)  # windows of 4x2
+    score = SimilarityScore(model, VISIBLE)
+    fill = mean_baseline(x)
+    expected = np.zeros((2, 16, 8), dtype=np.float32)
+    with torch.no_grad():
+        before = score(x, ref)
+        for top in range(0, 16, 4):
+            for left in range(0, 8, 2):
+                hole = x.clone()
+                hole[:, :, top:top + 4, left:left + 2] = fill[:, :, top:top + 4, left:left + 2]
+                expected[:, top:top + 4, left:left + 2] = (before - score(hole, ref)).numpy()[:, None, None]
+    assert maps.shape == (2, 16, 8)
+    np.testing.assert_allclose(maps, expected, atol=1e-5)
+
+
+def test_deletion_curves_run_from_the_image_to_its_mean(model):
+    x, ref = _images(2, 16, 8), torch.randn(2, 512)
+    curves = deletion_curves(model, INFRARED, x, ref, np.random.default_rng(0).random((2, 16, 8)), steps=4)
+    score = SimilarityScore(model, INFRARED)
+    with torch.no_grad():
+        np.testing.assert_allclose(curves[:, 0], score(x, ref).numpy(), atol=1e-5)
+        np.testing.assert_allclose(curves[:, -1], score(mean_baseline(x), ref).numpy(), atol=1e-5)
+    assert curves.shape == (2, 5)
+    # the k-th point removes exactly the k/steps most-attributed pixels
+    order = np.arange(16 * 8, dtype=np.float32)[::-1].reshape(1, 16, 8).repeat(2, 0)  # top rows first
+    half = deletion_curves(model, INFRARED, x, ref, order, steps=2)[:, 1]
+    hole = x.clone()
+    hole[:, :, :8] = mean_baseline(x)[:, :, :8]
+    with torch.no_grad():
+        np.testing.assert_allclose(half, score(hole, ref).numpy(), atol=1e-5)
+
+
+def test_deletion_auc_by_hand():
+    assert deletion_auc(np.array([[1.0, 0.5, 0.0]])) == pytest.approx(0.5)  # linear: a random order
+    assert deletion_auc(np.array([[1.0, 0.0, 0.0]])) == pytest.approx(0.25)  # falls at once
+    assert deletion_auc(np.array([[3.0, 2.0, 1.0], [1.0, 0.0, -1.0]])) == pytest.approx(0.5)  # shift, scale free
+    assert math.isnan(deletion_auc(np.array([[0.2, 0.5, 0.2]])))  # removing everything changed nothing
+
+
+def test_randomized_copy_redraws_every_layer_and_leaves_the_original(model):
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    first, again, other = randomized_copy(model, 0), randomized_copy(model, 0), randomized_copy(model, 1)
+    for name, value in model.state_dict().items():
+        assert torch.equal(value, before[name])
+    convs = [n for n, p in model.named_parameters() if p.dim() == 4]
+    assert convs and all(not torch.equal(first.state_dict()[n], before[n]) for n in convs)
+    assert all(torch.equal(first.state_dict()[n], again.state_dict()[n]) for n in before)
+    assert not torch.equal(first.state_dict()[convs[0]], other.state_dict()[convs[0]])
+    assert not first.training
+
+
+def test_rank_correlation_and_empty_maps():
+    a = np.arange(32, dtype=np.float32).reshape(8, 4)
+    assert rank_correlation(a, 2 * a + 1, (4, 2)) == pytest.approx(1.0)
+    assert rank_correlation(a, -a, (4, 2)) == pytest.approx(-1.0)
+    assert math.isnan(rank_correlation(np.zeros((8, 4)), a, (4, 2)))
+    assert is_empty(np.zeros((3, 3))) and not is_empty(np.eye(3))
+    with pytest.raises(ValueError, match="two \\(H, W\\) maps of one size"):
+        rank_correlation(a, a[:4], (2, 2))
+
+
+def test_pfam3_is_the_aggregated_stage3_map():
+    fienet = build_model(ModelConfig(arch="resnet18", weights=None), 4)
+    assert fienet.target_layer("pfam3") is fienet.pfam.step23
+    baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4)
+    with pytest.raises(ValueError, match=r"model.pfam=false"):
+        baseline.target_layer("pfam3")
+
+
+# ---------------------------------------------------------------- the audit tables
+
+
+def _records(root: Path, identities: int):
+    query, gallery = SYSUMM01(root).test_split()
+    keep = sorted({r.pid for r in query})[:identities]
+    return [r for r in query + gallery if r.pid in keep]
+
+
+def test_audit_scores_every_setting_on_the_same_images(model, root):
+    records = _records(root, 1)
+    settings = [("gradcam", "layer3"), ("hirescam", "pfam3")]
+    audit = audit_explanations(model, PartAnnotations(root), records, H, W, settings, fraction=4, overlap=False,
+                               deletion_steps=4)
+    table = audit.per_image
+    assert table.groupby(["method", "layer"], sort=False).size().to_dict() == {
+        OCCLUSION: len(records), ("gradcam", "layer3"): len(records), ("hirescam", "pfam3"): len(records)}
+    assert table.loc[table["method"] == "gradcam", "cells"].iloc[0] == "4x2"  # layer3 of a 64x32 input
+    assert table.loc[table["method"] == "occlusion", "cells"].iloc[0] == "4x4"
+    shares = table[["person", "parts"]].to_numpy()
+    assert np.isnan(shares[table["empty"]]).all()  # an empty map has no shares, nothing averaged in
+    assert (np.nan_to_num(shares) >= 0).all() and (np.nan_to_num(shares) <= 1).all()
+    summary = audit_summary(audit)
+    assert summary.index.tolist() == [OCCLUSION, *settings]
+    gradcam = table[table["method"] == "gradcam"]
+    valid = gradcam[~gradcam["empty"]]
+    assert summary.loc[("gradcam", "layer3"), "person lift"] == pytest.approx(
+        valid["person"].mean() / valid["person_area"].mean())
+    assert summary.loc[("gradcam", "layer3"), "empty maps (%)"] == pytest.approx(100 * gradcam["empty"].mean())
+    assert np.isfinite(summary["deletion AUC / random"]).all()
+    assert summary.loc[("gradcam", "layer3"), ["Spearman vs occlusion", "person lift, random weights"]].notna().all()
+    # At initialisation PFAM's projections are zero, so the score does not depend on the
+    # aggregated stage-3 map: every map there is empty, and the table says so instead of averaging.
+    assert summary.loc[("hirescam", "pfam3"), "empty maps (%)"] == 100
+    assert math.isnan(summary.loc[("hirescam", "pfam3"), "Spearman vs occlusion"])
+    # a layer the model lacks is skipped, not an error
+    baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
+    skipped = audit_explanations(baseline, PartAnnotations(root), records, H, W,
+                                 [("gradcam", "pfam3")], fraction=4, overlap=False, deletion_steps=2)
+    assert audit_summary(skipped).index.tolist() == [OCCLUSION]
+
+
+def test_contrastive_audit_scores_the_parts_a_pair_differs_in(model, root):
+    records = _records(root, 8)
+    notes = PartAnnotations(root)
+    queries = [r for r in records if r.modality == INFRARED]
+    audit = contrastive_audit(model, notes, queries, H, W, [("gradcam", "layer3")], pool=records, fraction=4,
+                              overlap=False)
+    table = audit.per_image
+    assert len(table) > 0 and set(table["modality"]) == {INFRARED}
+    for _, row in table.iterrows():
+        assert row["lookalike"] in notes.lookalikes(row["pid"])
+        assert row["differing_parts"] == ";".join(notes.differing_parts(row["pid"], row["lookalike"]))
+    summary = audit_summary(audit)
+    assert summary.index.tolist() == [OCCLUSION, ("gradcam", "layer3")]
+    assert summary["deletion AUC / random"].isna().all()  # not measured for the contrastive score
