@@ -16,14 +16,15 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 import torch
+
 from fienet.data.records import Record
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain.cam import CamExplainer
 from fienet.explain.references import REFERENCES, embed_images, identity_references, load_images
 from fienet.explain.targets import SimilarityTarget
 from fienet.modalities import MODALITIES
-from fienet.progress import progress as progress_bar
 from fienet.model.fienet import FIENet
+from fienet.progress import progress as progress_bar
 
 PART_NAMES = PartAnnotations.part_names
 FINE_PARTS = PartAnnotations.fine_parts
