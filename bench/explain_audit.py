@@ -21,17 +21,20 @@ from fienet.data import build_dataset
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain import audit_explanations, audit_summary, contrastive_audit
 
-METHODS = ("gradcam", "hirescam", "layercam")
-LAYERS = ("layer3", "pfam3", "layer4", "mpim")
+SETTINGS = [("gradcam", "layer4"), ("hirescam", "layer4"), ("gradcam", "mpim"), ("hirescam", "mpim"),
+            ("gradcam", "layer3"), ("hirescam", "layer3"), ("layercam", "layer3"), ("hirescam", "pfam3"),
+            ("layercam", "pfam3")]
+CONTRASTIVE = [("gradcam", "layer3"), ("hirescam", "layer3"), ("hirescam", "pfam3"), ("gradcam", "mpim")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", default="runs/notebooks")
     parser.add_argument("--out", default="runs/explain_audit")
-    parser.add_argument("--identities", type=int, default=30, help="first test identities")
+    parser.add_argument("--identities", type=int, default=24, help="first test identities")
     parser.add_argument("--per-identity", type=int, default=4, help="infrared queries per identity")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--overlap", action="store_true", help="half-window occlusion steps (4x the passes)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out = Path(args.out)
@@ -55,18 +58,15 @@ def main() -> None:
             records += own[::step][: args.per_identity]
         pool = [r for r in gallery if r.pid in set(ids)]
         notes = PartAnnotations(root)
-        settings = [(m, layer) for layer in LAYERS for m in METHODS]
         start = time.perf_counter()
-        audit = audit_explanations(model, notes, records, cfg.data.height, cfg.data.width, settings, pool=pool,
-                                   progress=True)
+        audit = audit_explanations(model, notes, records, cfg.data.height, cfg.data.width, SETTINGS, pool=pool,
+                                   overlap=args.overlap, progress=True)
         audit.per_image.to_csv(out / f"{folder}_per_image.csv", index=False)
         summaries[name] = audit_summary(audit)
         print(f"{name} ({path}): audit of {len(records)} images in {time.perf_counter() - start:.0f} s")
         start = time.perf_counter()
         contrast = contrastive_audit(model, notes, records, cfg.data.height, cfg.data.width,
-                                     [("gradcam", "layer3"), ("hirescam", "layer3"), ("layercam", "layer3"),
-                                      ("hirescam", "pfam3"), ("hirescam", "mpim"), ("gradcam", "mpim")],
-                                     pool=pool, progress=True)
+                                     CONTRASTIVE, pool=pool, overlap=args.overlap, progress=True)
         contrast.per_image.to_csv(out / f"{folder}_contrastive_per_image.csv", index=False)
         contrastive[name] = audit_summary(contrast)
         print(f"{name}: contrastive audit in {time.perf_counter() - start:.0f} s")

@@ -279,6 +279,22 @@ def test_cam_grid_rows_are_input_then_methods():
         cam_grid(images, {"b": [np.zeros((16, 8))]})
 
 
+def test_cam_grid_by_image_is_wide_labels_empty_maps_and_outlines_parts():
+    images = [solid(50), solid(90)]
+    layers = {name: [np.zeros((16, 8)), np.eye(16, 8)] for name in ("layer3", "layer4", "mpim")}
+    region = np.zeros((16, 8), bool)
+    region[4:8, 2:6] = True
+    fig = cam_grid(images, layers, row_titles=["query", "match"], by_image=True, outlines=[region, None])
+    axes = np.array(fig.axes).reshape(2, 4)  # one row per image, input + 3 layers
+    assert [ax.get_title() for ax in axes[0]] == ["input", "layer3", "layer4", "mpim"]
+    assert [axes[r, 0].get_ylabel() for r in (0, 1)] == ["query", "match"]
+    assert all("empty map" in [t.get_text() for t in ax.texts] for ax in axes[0, 1:])  # zero maps say so
+    assert not any(ax.texts for ax in axes[1, 1:])
+    assert all(ax.collections for ax in axes[0, 1:]) and not any(ax.collections for ax in axes[1])  # contours
+    with pytest.raises(ValueError, match="got 1 outlines"):
+        cam_grid(images, layers, outlines=[region])
+
+
 def test_blend_mask_hand_computed():
     image = np.full((2, 2, 3), 100, np.uint8)
     out = blend_mask(image, np.array([[0, 1], [2, 0]]), {1: (200, 0, 0), 2: (0, 0, 0)}, 0.5)

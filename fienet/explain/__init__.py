@@ -18,7 +18,7 @@ Draw the maps with :func:`fienet.plots.cam.cam_overlay` and :func:`fienet.plots.
 
 from fienet.explain.agreement import is_empty, rank_correlation
 from fienet.explain.audit import OCCLUSION, Audit, audit_explanations, audit_summary
-from fienet.explain.cam import CAM_METHODS, CamExplainer, CamPair, explain_pair
+from fienet.explain.cam import CAM_METHODS, CamExplainer, CamPair, explain_pair, final_layer
 from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
 from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares
 from fienet.explain.perturbation import (SimilarityScore, deletion_auc, deletion_curves, mean_baseline,
@@ -52,6 +52,7 @@ __all__ = [
     "embed_images",
     "eval_mode",
     "explain_pair",
+    "final_layer",
     "identity_references",
     "is_empty",
     "load_images",

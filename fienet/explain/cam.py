@@ -137,6 +137,11 @@ class CamExplainer:
         return maps
 
 
+def final_layer(model: FIENet) -> str:
+    """Name of the map the head pools: ``"mpim"``, else ``"pfam"``, else ``"layer4"`` (the baseline)."""
+    return "mpim" if model.mpim is not None else "pfam" if model.pfam is not None else "layer4"
+
+
 class CamPair(NamedTuple):
     """Both sides of an explained match.
 
@@ -190,4 +195,4 @@ def explain_pair(
     return CamPair(maps[0], maps[1], float(query @ gallery))
 
 
-__all__ = ["CAM_METHODS", "CamExplainer", "CamPair", "explain_pair"]
+__all__ = ["CAM_METHODS", "CamExplainer", "CamPair", "explain_pair", "final_layer"]

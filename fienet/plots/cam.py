@@ -53,11 +53,15 @@ def cam_grid(
     col_titles: Sequence[str] | None = None,
     alpha: float = 0.5,
     show_input: bool = True,
+    outlines: Sequence[np.ndarray | None] | None = None,
+    by_image: bool = False,
 ) -> Figure:
     """Compare CAMs side by side: one column per image, one row per method.
 
     E.g. columns = a visible and an infrared image of one person, rows = baseline and FIENet,
-    to see whether both methods look at the same body parts in both modalities.
+    to see whether both methods look at the same body parts in both modalities. A map that is
+    zero everywhere is labelled "empty map" (Grad-CAM's ReLU can remove all evidence): a plain
+    image there would read as "looks nowhere in particular".
 
     Args:
         images: C images (paths or uint8 arrays).
@@ -66,13 +70,18 @@ def cam_grid(
         col_titles: one title per column (default: none).
         alpha: weight of the heat maps.
         show_input: first row shows the images without CAM.
+        outlines: per image, an (H, W) bool region (e.g. the distinguishing parts from the part
+            mask, at the CAM's size) drawn as a white contour on every map of that image; None
+            entries draw nothing.
+        by_image: transpose: one row per image and one column per method (a wide grid for
+            many methods, e.g. the layers of a network). Titles follow the layout.
 
     Returns:
         A Figure with ``(len(cams) + show_input) * C`` axes.
 
     Raises:
         ValueError: no images or methods, a method with the wrong number of CAMs, or titles
-            of the wrong length.
+            or outlines of the wrong length.
     """
     if not images or not cams:
         raise ValueError(f"got {len(images)} images and {len(cams)} methods; expected >= 1 each")
@@ -80,23 +89,39 @@ def cam_grid(
     if wrong:
         raise ValueError(f"CAM counts {wrong} differ from the {len(images)} images; expected "
                          "one CAM per image for every method")
-    rows: list[tuple[str, list[np.ndarray]]] = []
+    if outlines is not None and len(outlines) != len(images):
+        raise ValueError(f"got {len(outlines)} outlines; expected one (or None) per image ({len(images)})")
+    rows: list[tuple[str, list[np.ndarray], list[bool]]] = []
     if show_input:
-        rows.append(("input", [to_rgb(im) for im in images]))
-    rows += [(name, [cam_overlay(im, cam, alpha) for im, cam in zip(images, maps)])
+        rows.append(("input", [to_rgb(im) for im in images], [False] * len(images)))
+    rows += [(name, [cam_overlay(im, cam, alpha) for im, cam in zip(images, maps)],
+              [not np.any(np.asarray(cam) > 0) for cam in maps])
              for name, maps in cams.items()]
-    if row_titles is not None and len(row_titles) != len(rows):
-        raise ValueError(f"got {len(row_titles)} row_titles; expected {len(rows)}")
-    if col_titles is not None and len(col_titles) != len(images):
-        raise ValueError(f"got {len(col_titles)} col_titles; expected {len(images)}")
+    if row_titles is not None and len(row_titles) != (len(images) if by_image else len(rows)):
+        raise ValueError(f"got {len(row_titles)} row_titles; expected {len(images) if by_image else len(rows)}")
+    if col_titles is not None and len(col_titles) != (len(rows) if by_image else len(images)):
+        raise ValueError(f"got {len(col_titles)} col_titles; expected {len(rows) if by_image else len(images)}")
 
-    fig = image_figure(len(rows), len(images), cell=(1.8, 3.0))
-    axes = fig.subplots(len(rows), len(images), squeeze=False)
-    for r, (name, pictures) in enumerate(rows):
+    n_rows, n_cols = (len(images), len(rows)) if by_image else (len(rows), len(images))
+    fig = image_figure(n_rows, n_cols, cell=(1.8, 3.0) if not by_image else (1.5, 2.7))
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    for r, (name, pictures, empty) in enumerate(rows):
         for c, picture in enumerate(pictures):
-            axes[r, c].imshow(picture)
-            bare(axes[r, c])
-            if r == 0 and col_titles is not None:
-                axes[r, c].set_title(col_titles[c], fontsize=9)
-        axes[r, 0].set_ylabel(name if row_titles is None else row_titles[r])
+            ax = axes[c, r] if by_image else axes[r, c]
+            ax.imshow(picture)
+            bare(ax)
+            if empty[c]:
+                ax.text(0.5, 0.04, "empty map", transform=ax.transAxes, ha="center", va="bottom", fontsize=8,
+                        color="white", bbox={"facecolor": "black", "alpha": 0.6, "pad": 1.5, "linewidth": 0})
+            if outlines is not None and outlines[c] is not None and name != "input":
+                ax.contour(np.asarray(outlines[c], dtype=float), levels=[0.5], colors="white", linewidths=1.0)
+        if by_image:
+            axes[0, r].set_title(name if col_titles is None else col_titles[r], fontsize=9)
+        else:
+            axes[r, 0].set_ylabel(name if row_titles is None else row_titles[r])
+    for c in range(len(images)):
+        if by_image and row_titles is not None:
+            axes[c, 0].set_ylabel(row_titles[c])
+        if not by_image and col_titles is not None:
+            axes[0, c].set_title(col_titles[c], fontsize=9)
     return fig
