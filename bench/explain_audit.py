@@ -21,16 +21,16 @@ from fienet.data import build_dataset
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain import audit_explanations, audit_summary, contrastive_audit
 
-SETTINGS = [("gradcam", "layer4"), ("hirescam", "layer4"), ("gradcam", "mpim"), ("hirescam", "mpim"),
-            ("gradcam", "layer3"), ("hirescam", "layer3"), ("layercam", "layer3"), ("hirescam", "pfam3"),
-            ("layercam", "pfam3")]
-CONTRASTIVE = [("gradcam", "layer3"), ("hirescam", "layer3"), ("hirescam", "pfam3"), ("gradcam", "mpim")]
+SETTINGS = [("gradcam", "layer4"), ("gradcam", "mpim"), ("hirescam", "mpim"), ("gradcam", "layer3"),
+            ("hirescam", "layer3"), ("layercam", "layer3"), ("hirescam", "pfam3")]
+CONTRASTIVE = [("hirescam", "layer3"), ("gradcam", "layer4"), ("gradcam", "mpim")]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--run-dir", default="runs/notebooks")
     parser.add_argument("--out", default="runs/explain_audit")
+    parser.add_argument("--models", nargs="+", default=["baseline", "FIENet"], choices=["baseline", "FIENet"])
     parser.add_argument("--identities", type=int, default=24, help="first test identities")
     parser.add_argument("--per-identity", type=int, default=4, help="infrared queries per identity")
     parser.add_argument("--threads", type=int, default=2)
@@ -41,7 +41,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     run_dir = Path(args.run_dir)
     summaries, contrastive = {}, {}
-    for name in ("baseline", "FIENet"):
+    for name in args.models:
         folder = name.lower()
         path = run_dir / folder / "best.pt"
         if not path.is_file():
@@ -56,23 +56,25 @@ def main() -> None:
             own = [r for r in query if r.pid == pid]
             step = max(1, len(own) // args.per_identity)
             records += own[::step][: args.per_identity]
-        pool = [r for r in gallery if r.pid in set(ids)]
         notes = PartAnnotations(root)
+        # references: the visible images of the explained identities and of their look-alikes
+        wanted = set(ids) | {m for pid in ids for m in notes.lookalikes(pid)}
+        pool = [r for r in gallery if r.pid in wanted]
         start = time.perf_counter()
         audit = audit_explanations(model, notes, records, cfg.data.height, cfg.data.width, SETTINGS, pool=pool,
                                    overlap=args.overlap, progress=True)
         audit.per_image.to_csv(out / f"{folder}_per_image.csv", index=False)
         summaries[name] = audit_summary(audit)
+        summaries[name].to_csv(out / f"{folder}_summary.csv")
         print(f"{name} ({path}): audit of {len(records)} images in {time.perf_counter() - start:.0f} s")
         start = time.perf_counter()
         contrast = contrastive_audit(model, notes, records, cfg.data.height, cfg.data.width,
                                      CONTRASTIVE, pool=pool, overlap=args.overlap, progress=True)
         contrast.per_image.to_csv(out / f"{folder}_contrastive_per_image.csv", index=False)
         contrastive[name] = audit_summary(contrast)
+        contrastive[name].to_csv(out / f"{folder}_contrastive_summary.csv")
         print(f"{name}: contrastive audit in {time.perf_counter() - start:.0f} s")
     table = pd.concat(summaries, names=["model"])
-    table.to_csv(out / "audit.csv")
-    pd.concat(contrastive, names=["model"]).to_csv(out / "contrastive.csv")
     with pd.option_context("display.width", 250, "display.max_columns", 20):
         print(table.round(3))
         print(pd.concat(contrastive, names=["model"]).round(3))

@@ -188,8 +188,12 @@ def audit_explanations(
     masks = np.stack([annotations.mask(r.path, height, width) for r in records])  # (N, H, W)
     labels = [annotations.labels(annotations.distinguishing_parts(r.pid)) for r in records]
     random_model = randomized_copy(model, seed)
-    references = identity_references(embed_images(model, images_all, everything), everything)[:n]  # (N, D)
-    random_refs = identity_references(embed_images(random_model, images_all, everything), everything)[:n]
+    # references come from the explained identities' images only (the pool may hold look-alikes
+    # with one modality); the explained records are the first n of these rows
+    own = [i for i, r in enumerate(everything) if r.pid in {x.pid for x in records}]
+    own_records = [everything[i] for i in own]
+    references = identity_references(embed_images(model, images_all[own], own_records), own_records)[:n]  # (N, D)
+    random_refs = identity_references(embed_images(random_model, images_all[own], own_records), own_records)[:n]
     base = pd.DataFrame({"path": [r.path for r in records], "pid": [r.pid for r in records],
                          "modality": [r.modality for r in records]})  # fmt: skip
 
