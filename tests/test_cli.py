@@ -31,7 +31,7 @@ def test_synth_train_evaluate(tmp_path, capsys) -> None:
     assert main(["train", "--config", DEMO, f"data.root={root}", f"train.out_dir={run}", *TINY_TRAIN]) == 0
     assert (run / "best.pt").is_file()
 
-    assert main(["evaluate", str(run / "best.pt")]) == 0
+    assert main(["evaluate", str(run / "best.pt"), "--workers", "2"]) == 0
     summary = pd.read_csv(run / "eval_synthetic.csv")
     assert list(summary["setting"]) == [
         "all-search single-shot", "indoor-search single-shot", "all-search multi-shot", "indoor-search multi-shot",
@@ -41,7 +41,11 @@ def test_synth_train_evaluate(tmp_path, capsys) -> None:
     trials = pd.read_csv(run / "eval_synthetic_trials.csv")
     assert len(trials) == 40
     assert json.loads((run / "eval_synthetic.json").read_text())[0]["setting"] == "all-search single-shot"
-    assert "all-search single-shot" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "all-search single-shot" in out
+    # The cost is stated before any image is decoded: 4 test ids x 2 images x (2 infrared + 4 visible cameras).
+    assert "embedding 48 test images (16 infrared, 32 visible) once, then ranking 40 splits (4 settings)" in out
+    assert out.index("embedding 48 test images") < out.index("all-search single-shot")
 
 
 def test_errors_are_one_clear_line(tmp_path, capsys) -> None:
