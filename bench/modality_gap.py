@@ -22,7 +22,8 @@ import torch
 
 from fienet.config import load_config
 from fienet.data.synthetic import generate_synthetic
-from fienet.engine import fit, load_trained_model
+from fienet.checkpoint import load_trained_model
+from fienet.engine import fit
 from fienet.evaluation.gap import modality_gap
 from fienet.evaluation.trivial import trivial_floor
 
@@ -75,7 +76,7 @@ def main() -> None:
                 f"train.out_dir={out / preset / name}",
             ])
             start = time.perf_counter()
-            history = fit(cfg)
+            history = fit(cfg, overwrite=True)  # a run not in the results is redone from scratch
             train_s = time.perf_counter() - start
             model, _ = load_trained_model(out / preset / name / "best.pt")
             table = modality_gap(model, "synthetic", str(root), cfg.data.height, cfg.data.width)

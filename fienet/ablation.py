@@ -92,7 +92,7 @@ def run_one(cfg: Config, attention_ids: int = 20) -> dict[str, Any]:
         (parts share over the parts' area), the CAM ``layer`` and ``train_s``.
     """
     start = time.perf_counter()
-    fit(cfg)
+    fit(cfg, overwrite=True)  # a variant's folder holds that variant and seed only: retraining replaces it
     train_s = time.perf_counter() - start
     runtime = Runtime.for_evaluation(cfg.train.device)
     model, _ = load_trained_model(Path(cfg.train.out_dir) / "best.pt", runtime)

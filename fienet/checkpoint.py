@@ -3,13 +3,19 @@
 A checkpoint is a dict of tensors and plain Python values: model, optimiser and scheduler state,
 the epoch just finished, every RNG state, the training history and the resolved config. Writing
 goes to a temporary file in the same folder that then replaces the target in one ``os.replace``,
-so a crash mid-write never leaves a half-written file where a good checkpoint was.
+so a crash mid-write never leaves a half-written file where a good checkpoint was; the temporary
+files a killed write leaves behind are removed by :func:`remove_stale_temp_files` when the next
+run starts in that folder.
+
+One finiteness rule on both sides: weights holding NaN or infinity are never written, and a
+checkpoint holding them is refused on every loading path (resume, evaluate, extract, notebooks).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
+import re
 import tempfile
 import zipfile
 from pathlib import Path
@@ -23,15 +29,37 @@ if TYPE_CHECKING:
     from fienet.runtime import Runtime
 
 CHECKPOINT_KEYS = ("model", "epoch", "config")
+# Temporary names of save_checkpoint: ".<name>.<random>.tmp" beside the target.
+_TEMP_NAME = re.compile(r"\.(?P<target>.+\.pt)\.[A-Za-z0-9_]+\.tmp")
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint file that is missing, truncated, unsafe or not a fienet checkpoint."""
 
 
+def non_finite_weights(weights: dict[str, Any]) -> list[str]:
+    """Names of the floating-point tensors of a state dict that hold NaN or infinity."""
+    return [
+        name for name, t in weights.items()
+        if isinstance(t, torch.Tensor) and t.is_floating_point() and not bool(torch.isfinite(t).all())
+    ]
+
+
 def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
-    """Write ``state`` to ``path`` atomically (temporary file + rename in the same folder)."""
+    """Write ``state`` to ``path`` atomically (temporary file + rename in the same folder).
+
+    Raises:
+        CheckpointError: ``state["model"]`` holds NaN or infinite weights (nothing is written,
+            the previous file at ``path`` stays), or the write failed (disk full, no permission).
+    """
     path = Path(path)
+    bad = non_finite_weights(state.get("model", {}))
+    if bad:
+        raise CheckpointError(
+            f"{path}: not written: {len(bad)} weight tensor(s) hold NaN or infinity after epoch "
+            f"{state.get('epoch', '?')} (first: {bad[0]}); the previous checkpoint there, if any, is kept. "
+            "Lower train.lr, or train in fp32 (train.amp=fp32)"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -40,10 +68,31 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:
+        Path(tmp).unlink(missing_ok=True)
+        reason = " ".join(str(err).split()) or type(err).__name__
+        raise CheckpointError(f"{path}: cannot write checkpoint ({reason}); the previous file there, if any, is kept") from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+    """Delete the temporary files that killed :func:`save_checkpoint` calls left in ``folder``.
+
+    Only names of the form ``.<name>.pt.<random>.tmp`` are touched. Call it when no other process
+    writes checkpoints into ``folder`` (at the start of a run).
+
+    Returns:
+        The files removed.
+    """
+    removed = []
+    for entry in Path(folder).iterdir():
+        if entry.is_file() and _TEMP_NAME.fullmatch(entry.name):
+            entry.unlink()
+            removed.append(entry)
+    return removed
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -72,6 +121,12 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise CheckpointError(
             f"{path}: not a fienet checkpoint: expected a dict with keys {list(CHECKPOINT_KEYS)}, found {found}"
         )
+    bad = non_finite_weights(state["model"]) if isinstance(state["model"], dict) else []
+    if bad:
+        raise CheckpointError(
+            f"{path}: {len(bad)} weight tensor(s) hold NaN or infinity (first: {bad[0]}); "
+            "expected finite weights: this checkpoint cannot be used"
+        )
     return state
 
 
@@ -97,5 +152,25 @@ def load_trained_model(path: str | Path, runtime: Runtime | torch.device | str =
     cfg = Config.from_dict(state["config"])
     cfg.model.weights = None  # the checkpoint holds every weight; nothing to fetch
     model = build_model(cfg.model, state["num_classes"])
-    model.load_state_dict(state["model"])
+    load_weights(model, state["model"], path)
     return runtime.place(model).eval(), cfg
+
+
+def load_weights(model: torch.nn.Module, weights: dict[str, Any], path: str | Path) -> None:
+    """``model.load_state_dict(weights)``, failing with one short line instead of a list of keys.
+
+    Raises:
+        CheckpointError: the checkpoint's weights do not fit the model the config builds.
+    """
+    try:
+        model.load_state_dict(weights)
+    except RuntimeError as err:
+        own = model.state_dict()
+        missing = [k for k in own if k not in weights]
+        unexpected = [k for k in weights if k not in own]
+        shapes = [k for k in own if k in weights and own[k].shape != weights[k].shape]
+        first = (missing or unexpected or shapes or ["?"])[0]
+        raise CheckpointError(
+            f"{path}: weights do not fit the model its config builds ({len(missing)} missing, {len(unexpected)} "
+            f"unexpected, {len(shapes)} of another shape; first: {first}); expected a checkpoint written by fit"
+        ) from err

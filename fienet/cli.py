@@ -3,6 +3,9 @@
 YAML configs are read here and nowhere below; every library function gets plain arguments.
 Overrides of any config field follow the config path: ``fienet train --config configs/sysu.yaml
 train.epochs=80 model.pfam=false``.
+
+Every failure ends in one line on stderr that names the file or field and a non-zero exit code;
+``--debug`` (or ``FIENET_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
@@ -13,27 +16,53 @@ import sys
 from typing import Sequence
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with its errors on one line (the usage stays in ``--help``)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _integer_at_least(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer; expected an integer >= {low}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected an integer >= {low}")
+        return value
+    return parse
+
+
 def _add_config_args(p: argparse.ArgumentParser, default: str | None) -> None:
     p.add_argument("--config", default=default, help="YAML config file (default: %(default)s)")
     p.add_argument("overrides", nargs="*", metavar="section.field=value", help="config overrides")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fienet", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = _Parser(prog="fienet", description=__doc__.splitlines()[0])
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="on error, show the full traceback")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
-    p = sub.add_parser("synth", help="render the procedural synthetic VI-ReID dataset (SYSU-MM01 layout)")
+    p = sub.add_parser("synth", parents=[common],
+                       help="render the procedural synthetic VI-ReID dataset (SYSU-MM01 layout)")
     p.add_argument("--out", default="data/synthetic", help="output root (default: %(default)s)")
     p.add_argument("--preset", default="default", help="difficulty preset: tiny, easy, default, moderate, medium, hard")
-    p.add_argument("--seed", type=int, default=0, help="generator seed")
-    p.add_argument("--workers", type=int, default=1, help="worker processes")
-    p.add_argument("--overwrite", action="store_true", help="replace an older synthetic dataset in --out")
+    p.add_argument("--seed", type=_integer_at_least(0), default=0, help="generator seed (>= 0)")
+    p.add_argument("--workers", type=_integer_at_least(1), default=1, help="worker processes")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace an older synthetic dataset in --out (only the files its synth_files.txt lists)")
 
-    p = sub.add_parser("train", help="train FIENet (or an ablation) from a config")
+    p = sub.add_parser("train", parents=[common], help="train FIENet (or an ablation) from a config")
     _add_config_args(p, "configs/demo.yaml")
-    p.add_argument("--resume", action="store_true", help="continue from <train.out_dir>/last.pt")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue the run stored in <train.out_dir>/last.pt")
+    mode.add_argument("--overwrite", action="store_true",
+                      help="start over in a train.out_dir that holds a run (deletes its checkpoints and history)")
 
-    p = sub.add_parser("evaluate", help="full test protocol of a checkpoint, saved as CSV/JSON")
+    p = sub.add_parser("evaluate", parents=[common], help="full test protocol of a checkpoint, saved as CSV/JSON")
     p.add_argument("checkpoint", help="a checkpoint written by fienet train (best.pt or last.pt)")
     p.add_argument("--dataset", help="dataset to test on (default: the checkpoint's)")
     p.add_argument("--root", help="dataset root (default: the checkpoint's)")
@@ -43,12 +72,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
 
-    p = sub.add_parser("demo", help="the main job: synthetic data, CPU training, SYSU protocol, report")
+    p = sub.add_parser("demo", parents=[common], help="the main job: synthetic data, CPU training, SYSU protocol, report")
     _add_config_args(p, "configs/demo.yaml")
 
-    p = sub.add_parser("extract", help="write features of a split to .npz for other tools")
+    p = sub.add_parser("extract", parents=[common], help="write features of a split to .npz for other tools")
     p.add_argument("checkpoint")
-    p.add_argument("--out", required=True, help="output .npz file")
+    p.add_argument("--out", required=True, help="output .npz file, or an existing folder to write into")
     p.add_argument("--dataset", help="dataset (default: the checkpoint's)")
     p.add_argument("--root", help="dataset root (default: the checkpoint's)")
     p.add_argument("--split", default="test", choices=["test", "train"], help="which images")
@@ -61,12 +90,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (OSError, ValueError, RuntimeError) as err:
-        # One clear line for the user; the traceback is for developers (FIENET_DEBUG=1).
-        if os.environ.get("FIENET_DEBUG"):
+    except Exception as err:  # noqa: BLE001 - every failure becomes one line; --debug shows the rest
+        # One clear line for the user; the traceback is for developers (--debug or FIENET_DEBUG=1).
+        if args.debug or os.environ.get("FIENET_DEBUG"):
             raise
-        print(f"fienet {args.command}: error: {err}", file=sys.stderr)
+        print(f"fienet {args.command}: error: {one_line(err)}", file=sys.stderr)
         return 1
+
+
+def one_line(err: BaseException) -> str:
+    """The message of ``err`` on one line.
+
+    An error raised inside a DataLoader worker arrives wrapped with the worker's traceback; its
+    own message is the last line of that text. Errors of unexpected types keep their type name.
+    """
+    text = str(err)
+    if "Original Traceback" in text:  # torch.utils.data re-raises worker errors this way
+        last = [line for line in text.splitlines() if line.strip()][-1]
+        kind, sep, message = last.partition(": ")
+        text = message if sep and kind.isidentifier() else last
+    text = " ".join(text.split())
+    if isinstance(err, (OSError, ValueError, RuntimeError, ArithmeticError)) or not text:
+        return text or type(err).__name__
+    return f"{type(err).__name__}: {text}"
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -84,7 +130,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from fienet.engine import fit
 
     cfg = load_config(args.config, args.overrides)
-    history = fit(cfg, resume=args.resume)
+    history = fit(cfg, resume=args.resume, overwrite=args.overwrite)
     if int(os.environ.get("RANK", "0")) == 0:  # under torchrun, rank 0 speaks for all
         print(history.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
         print(f"run folder: {cfg.train.out_dir}")

@@ -43,7 +43,7 @@ def run_demo(cfg: Config) -> Path:
     timings["data_s"] = time.perf_counter() - start
 
     t = time.perf_counter()
-    history = fit(cfg)
+    history = fit(cfg, overwrite=True)  # the demo's run folder is its own: each demo replaces it
     timings["train_s"] = time.perf_counter() - t
 
     t = time.perf_counter()

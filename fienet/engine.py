@@ -29,7 +29,7 @@ import torch
 from torch import nn
 
 from fienet import distributed
-from fienet.checkpoint import load_checkpoint, save_checkpoint
+from fienet.checkpoint import load_weights, save_checkpoint
 from fienet.config import Config, save_config
 from fienet.data import build_dataset, make_train_loader, select_train_modalities, set_epoch, split_validation
 from fienet.data.records import Record
@@ -40,6 +40,7 @@ from fienet.losses import FIENetCriterion
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
 from fienet.optim import build_optimizer, build_scheduler
+from fienet.run_folder import prepare_run_folder
 from fienet.progress import progress as progress_bar
 from fienet.runtime import Runtime, rng_state, seed_everything, select_device, set_rng_state
 
@@ -81,10 +82,12 @@ def train_one_epoch(
             out = model(visible=images[:n_vis], infrared=images[n_vis:])
             loss, parts = criterion(out, labels, is_ir)
         if not torch.isfinite(loss):
+            kept = (f"the last good checkpoint is kept at {checkpoint_path}" if checkpoint_path.is_file()
+                    else "no checkpoint was written yet")
+            parts_text = ", ".join(f"{k}={float(v):.4g}" for k, v in parts.items())
             raise NonFiniteLossError(
-                f"training loss became {loss.item()} at epoch {epoch + 1}, iteration {it + 1} "
-                f"(parts: {parts}); stopped. The last good checkpoint is kept at {checkpoint_path}. "
-                "Lower train.lr or check the data."
+                f"{checkpoint_path.parent}: training loss became {loss.item()} at epoch {epoch + 1}, iteration "
+                f"{it + 1} ({parts_text}); stopped; {kept}; lower train.lr or check the data"
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -175,7 +178,7 @@ def measurement_plan(cfg: Config, n_val_ids: int) -> str:
     return "\n".join(lines)
 
 
-def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
+def fit(cfg: Config, resume: bool = False, overwrite: bool = False) -> pd.DataFrame:
     """Train FIENet as ``cfg`` says; returns the per-epoch history.
 
     Under torchrun every rank calls this; the process group is joined here and left at the end.
@@ -183,7 +186,10 @@ def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
     Args:
         cfg: the resolved config; it is saved as ``config.yaml`` in ``cfg.train.out_dir``.
         resume: continue from ``<out_dir>/last.pt`` exactly where it stopped (same schedule,
-            RNG states and history); an error if that checkpoint is missing.
+            RNG states and history); an error if that checkpoint is missing, or if ``cfg``
+            differs from the stored run beyond ``run_folder.RESUME_MAY_CHANGE``.
+        overwrite: start over in a folder that holds a run (its run files are deleted first);
+            without it (or ``resume``) such a folder is refused before anything is written.
 
     Returns:
         One row per epoch: loss parts, learning rate, throughput, validation metrics and, with
@@ -192,13 +198,14 @@ def fit(cfg: Config, resume: bool = False) -> pd.DataFrame:
     """
     env = distributed.setup(select_device(cfg.train.device).type)
     try:
-        return _fit(cfg, resume, env)
+        return _fit(cfg, resume, overwrite, env)
     finally:
         distributed.teardown(env)
 
 
-def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
+def _fit(cfg: Config, resume: bool, overwrite: bool, env: distributed.DistEnv) -> pd.DataFrame:
     out_dir = Path(cfg.train.out_dir)
+    resumed = prepare_run_folder(cfg, resume, overwrite, is_main=env.is_main)
     out_dir.mkdir(parents=True, exist_ok=True)
     last_path, best_path = out_dir / "last.pt", out_dir / "best.pt"
     # Ranks draw different augmentations; DDP copies rank 0's initial weights to every rank.
@@ -224,9 +231,9 @@ def _fit(cfg: Config, resume: bool, env: distributed.DistEnv) -> pd.DataFrame:
 
     history: list[dict[str, Any]] = []
     start_epoch, best_map = 0, -math.inf
-    if resume:
-        state = load_checkpoint(last_path, map_location=runtime.device)
-        net.load_state_dict(state["model"])
+    if resumed is not None:
+        state = resumed
+        load_weights(net, state["model"], last_path)
         optimizer.load_state_dict(state["optimizer"])
         scheduler.load_state_dict(state["scheduler"])
         _restore_rng(state, env)

@@ -378,7 +378,7 @@ def load_or_train(
         recipe = "smoke-sized" if ctx.smoke else ("a short stand-in" if quick else "the full recipe")
         print(f"training {variant} now, {recipe}, into {cfg.train.out_dir}")
         print(training_plan(cfg, ctx.device))
-        fit(cfg)
+        fit(cfg, overwrite=True)  # the notebook's own run folder: a run there for other data is replaced
         path = Path(cfg.train.out_dir) / "best.pt"
     model, cfg = load_trained_model(path, ctx.device)
     print(f"{variant}: loaded {path}")

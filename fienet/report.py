@@ -92,7 +92,8 @@ def extract_to_npz(
 
     Args:
         checkpoint: a checkpoint written by ``fit``.
-        out: the ``.npz`` file to write (its folder is created).
+        out: the ``.npz`` file to write (its folder is created; ``.npz`` is appended to a name
+            without it), or an existing folder to write ``features_<dataset>_<split>.npz`` into.
         dataset, root: dataset and folder to embed (default: the checkpoint's).
         split: ``"test"`` or ``"train"``.
         device: where the model runs (``"auto"``: CUDA when available).
@@ -119,14 +120,21 @@ def extract_to_npz(
     feats = extract_features(
         model, records, cfg.data.height, cfg.data.width, runtime, workers=cfg.data.workers, progress=progress
     )
+    if not np.isfinite(feats).all():
+        raise ValueError(f"{checkpoint}: the model gives NaN or infinite features; expected finite features")
     out = Path(out)
+    if out.is_dir():
+        out = out / f"features_{cfg.data.dataset}_{split}.npz"
+    elif out.suffix != ".npz":
+        out = out.with_name(out.name + ".npz")  # what np.savez would write; the caller is told the real name
     out.parent.mkdir(parents=True, exist_ok=True)
     data_root = Path(cfg.data.root)
-    np.savez(
-        out, features=feats,
-        pids=np.array([r.pid for r in records]), camids=np.array([r.camid for r in records]),
-        modalities=np.array([r.modality for r in records]),
-        paths=np.array([Path(os.path.relpath(r.path, data_root)).as_posix() for r in records]),
-        root=np.array(str(data_root.resolve())),
-    )
+    with open(out, "wb") as fh:
+        np.savez(
+            fh, features=feats,
+            pids=np.array([r.pid for r in records]), camids=np.array([r.camid for r in records]),
+            modalities=np.array([r.modality for r in records]),
+            paths=np.array([Path(os.path.relpath(r.path, data_root)).as_posix() for r in records]),
+            root=np.array(str(data_root.resolve())),
+        )
     return out

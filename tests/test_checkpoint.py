@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from fienet.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from fienet.checkpoint import CheckpointError, load_checkpoint, load_weights, remove_stale_temp_files, save_checkpoint
 from fienet.runtime import rng_state, set_rng_state
 
 
@@ -79,3 +79,32 @@ def test_rng_state_survives_weights_only_round_trip(tmp_path) -> None:
     assert torch.equal(torch.rand(3), expected[0])
     assert np.array_equal(np.random.rand(3), expected[1])
     assert random.random() == expected[2]
+
+
+def test_non_finite_weights_are_neither_written_nor_read(tmp_path) -> None:
+    bad = {**_state(), "model": {"w": torch.tensor([1.0, float("nan")]), "n": torch.tensor(3)}}
+    with pytest.raises(CheckpointError, match=r"last\.pt: not written: 1 weight tensor\(s\) hold NaN or infinity"):
+        save_checkpoint(bad, tmp_path / "last.pt")
+    assert not list(tmp_path.iterdir())
+    torch.save(bad, tmp_path / "nan.pt")  # written by something else: refused on reading
+    with pytest.raises(CheckpointError, match=r"nan\.pt: 1 weight tensor\(s\) hold NaN or infinity \(first: w\)"):
+        load_checkpoint(tmp_path / "nan.pt")
+
+
+def test_only_the_writers_own_temporary_files_are_removed(tmp_path) -> None:
+    orphans = [tmp_path / ".last.pt.a1b2c3.tmp", tmp_path / ".best.pt.zz_9.tmp"]
+    kept = [tmp_path / "last.pt.tmp", tmp_path / ".notes.txt.abc.tmp", tmp_path / "data.tmp"]
+    for path in orphans + kept:
+        path.write_bytes(b"x")
+    assert sorted(remove_stale_temp_files(tmp_path)) == sorted(orphans)
+    assert sorted(p for p in tmp_path.iterdir()) == sorted(kept)
+
+
+def test_weights_that_do_not_fit_give_one_short_line(tmp_path) -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.BatchNorm1d(2))
+    weights = {k: v for k, v in model.state_dict().items() if not k.startswith("1.")}
+    with pytest.raises(CheckpointError) as info:
+        load_weights(model, {**weights, "extra.weight": torch.zeros(1)}, tmp_path / "best.pt")
+    message = str(info.value)
+    assert "\n" not in message and len(message) < 300
+    assert "best.pt: weights do not fit" in message and "5 missing, 1 unexpected" in message

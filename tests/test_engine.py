@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from fienet.checkpoint import load_checkpoint
+from fienet.checkpoint import CheckpointError, load_checkpoint
 from fienet.config import Config, apply_overrides, load_config
 from fienet.data.synthetic import generate_synthetic
 from fienet.engine import NonFiniteLossError, fit
 from fienet.optim import lr_factor
+from fienet.run_folder import RunFolderError
 
 
 @pytest.fixture(scope="module")
@@ -147,6 +148,56 @@ def test_new_run_stopped_before_validation_leaves_no_stale_best(tiny_root, tmp_p
     from fienet import losses
 
     monkeypatch.setattr(losses.FIENetCriterion, "forward", lambda self, out, *a: (out.pooled.sum() * float("nan"), {}))
-    with pytest.raises(NonFiniteLossError):
-        fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    with pytest.raises(NonFiniteLossError, match="no checkpoint was written yet"):
+        fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"), overwrite=True)
     assert not (tmp_path / "best.pt").exists()
+
+
+def test_a_folder_holding_a_run_is_refused_without_resume_or_overwrite(tiny_root, tmp_path) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
+    with pytest.raises(RunFolderError, match=r"already holds a run \(last\.pt, best\.pt.*--resume.*--overwrite"):
+        fit(tiny_config(tiny_root, tmp_path, "train.epochs=1", "train.lr=0.02"))
+    assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before  # nothing changed, config.yaml included
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1", "train.seed=1"), overwrite=True)
+    assert load_config(tmp_path / "config.yaml").train.seed == 1
+    assert load_checkpoint(tmp_path / "last.pt")["config"]["train"]["seed"] == 1
+
+
+def test_resume_refuses_a_changed_config_and_names_the_fields(tiny_root, tmp_path) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    config_before = (tmp_path / "config.yaml").read_bytes()
+    with pytest.raises(RunFolderError, match=r"differs in model\.pfam \(run: True, now: False\), train\.lr \(run: 0\.01, now: 0\.5\);"):
+        fit(tiny_config(tiny_root, tmp_path, "train.lr=0.5", "model.pfam=false"), resume=True)
+    with pytest.raises(RunFolderError, match=r"already trained 1 epoch\(s\) and train\.epochs=1"):
+        fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"), resume=True)
+    assert (tmp_path / "config.yaml").read_bytes() == config_before
+    # what may change: more epochs, and where it runs
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=2", "data.workers=1"), resume=True)
+    assert load_checkpoint(tmp_path / "last.pt")["epoch"] == 2
+
+
+def test_orphan_temp_files_of_a_killed_write_are_removed_on_the_next_start(tiny_root, tmp_path) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    orphan = tmp_path / ".last.pt.k3j_x9q2.tmp"  # the name save_checkpoint's temporary file has
+    orphan.write_bytes(b"\0" * 1000)
+    user_file = tmp_path / "notes.tmp"
+    user_file.write_text("mine")
+    fit(tiny_config(tiny_root, tmp_path), resume=True)
+    assert not orphan.exists() and user_file.read_text() == "mine"
+
+
+def test_non_finite_weights_are_never_saved(tiny_root, tmp_path, monkeypatch) -> None:
+    fit(tiny_config(tiny_root, tmp_path, "train.epochs=1", "data.val_ids=0", "train.iters_per_epoch=1"))
+    good = {name: (tmp_path / name).read_bytes() for name in ("last.pt", "best.pt")}
+    real_step = torch.optim.SGD.step
+
+    def poisoned_step(self, closure=None):  # the loss stays finite, a weight does not
+        out = real_step(self, closure)
+        self.param_groups[0]["params"][0].data.fill_(float("nan"))
+        return out
+
+    monkeypatch.setattr(torch.optim.SGD, "step", poisoned_step)
+    with pytest.raises(CheckpointError, match=r"\.pt: not written: .* NaN or infinity after epoch 2"):
+        fit(tiny_config(tiny_root, tmp_path, "data.val_ids=0", "train.iters_per_epoch=1"), resume=True)
+    assert {name: (tmp_path / name).read_bytes() for name in good} == good

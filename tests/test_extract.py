@@ -111,3 +111,16 @@ def test_cli_extract_and_its_errors(tiny_checkpoint, tmp_path, capsys) -> None:
     assert err.count("\n") == 1 and f"{missing}: checkpoint not found" in err
     with pytest.raises(ValueError, match=r"split 'val': expected 'test' or 'train'"):
         extract_to_npz(checkpoint, out, split="val")
+
+
+def test_extract_prints_the_real_path_and_writes_into_a_folder(tiny_checkpoint, tmp_path, capsys) -> None:
+    _, checkpoint = tiny_checkpoint
+    assert main(["extract", str(checkpoint), "--out", str(tmp_path / "feats"), "--device", "cpu"]) == 0
+    assert f"features written to {tmp_path / 'feats.npz'}\n" in capsys.readouterr().out
+    assert (tmp_path / "feats.npz").is_file() and not (tmp_path / "feats").exists()
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["extract", str(checkpoint), "--out", str(folder), "--device", "cpu"]) == 0
+    written = folder / "features_synthetic_test.npz"
+    assert f"features written to {written}\n" in capsys.readouterr().out
+    assert np.load(written)["features"].shape[0] > 0
