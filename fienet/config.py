@@ -3,6 +3,13 @@
 Every field has a default and a one-line comment. YAML files are read only at the entry points
 (the CLI and the notebooks); library functions take plain arguments or one of these dataclasses.
 The resolved config is saved beside every checkpoint and every result.
+
+The dataclasses are the single source of truth, including what each field accepts: the type
+annotation (with ``Literal`` choices and ``annotated_types`` bounds) is checked by pydantic
+whenever a config is read, from YAML, from ``section.field=value`` overrides or from a checkpoint.
+A bad value fails with one line naming the field, the value and what is expected; numbers are
+accepted in every usual notation (``1e-3``, ``0.001``, ``5e-4``). See docs/reliability.md for why
+pydantic rather than hand-written checks.
 """
 
 from __future__ import annotations
@@ -10,78 +17,91 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Annotated, Any, Literal, Sequence
 
 import yaml
+from annotated_types import Ge, Gt, Interval, Len, Lt
+from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+
+# Shorthands for the bounds used below.
+Positive = Annotated[int, Gt(0)]
+NonNegative = Annotated[int, Ge(0)]
+Fraction = Annotated[float, Interval(ge=0.0, le=1.0)]
+Weight = Annotated[float, Ge(0.0)]
+_STRICT_FIELDS = ConfigDict(extra="forbid")
 
 
+@with_config(_STRICT_FIELDS)
 @dataclass
 class DataConfig:
     dataset: str = "synthetic"  # "synthetic" (SYSU-MM01 layout), "sysu", "regdb" or "llcm"
     root: str = "data/synthetic"  # dataset root folder
     synth_preset: str = "default"  # synthetic difficulty preset, used when the data is generated
-    synth_seed: int = 0  # seed of the synthetic generator
-    regdb_trial: int = 1  # RegDB split (1..10) to train on
-    height: int = 288  # input height in pixels
-    width: int = 144  # input width in pixels
-    p: int = 8  # identities per batch
-    k: int = 4  # images per identity and per modality in a batch
-    pad: int = 10  # zero padding before the random crop
+    synth_seed: NonNegative = 0  # seed of the synthetic generator
+    regdb_trial: Annotated[int, Interval(ge=1, le=10)] = 1  # RegDB split (1..10) to train on
+    height: Positive = 288  # input height in pixels
+    width: Positive = 144  # input width in pixels
+    p: Positive = 8  # identities per batch
+    k: Positive = 4  # images per identity and per modality in a batch
+    pad: NonNegative = 10  # zero padding before the random crop
     flip: bool = True  # random horizontal flip
-    random_erasing: float = 0.5  # probability of random erasing
+    random_erasing: Fraction = 0.5  # probability of random erasing
     channel_aug: bool = True  # CAJ channel augmentation on visible images
-    train_modalities: str = "both"  # "both" (VI-ReID) or "visible" (a visible-only model, to measure the gap)
-    val_ids: int = 0  # training identities held out for model selection (0: no validation)
+    train_modalities: Literal["both", "visible"] = "both"  # "visible": a visible-only model, to measure the gap
+    val_ids: NonNegative = 0  # training identities held out for model selection (0: no validation)
     in_memory: bool = False  # decode every training image once into RAM (small datasets)
-    workers: int = 4  # DataLoader worker processes (0: main process)
+    workers: NonNegative = 4  # DataLoader worker processes (0: main process)
 
 
+@with_config(_STRICT_FIELDS)
 @dataclass
 class ModelConfig:
-    arch: str = "resnet50"  # "resnet18", "resnet34" or "resnet50"
+    arch: Literal["resnet18", "resnet34", "resnet50"] = "resnet50"  # ResNet depth of the two-stream backbone
     weights: str | None = "imagenet"  # "imagenet", a local .pth file of torchvision weights, or None
-    last_stride: int = 1  # stride of layer4 (1 keeps a 2x larger final map, as in AGW)
+    last_stride: Literal[1, 2] = 1  # stride of layer4 (1 keeps a 2x larger final map, as in AGW)
     pfam: bool = True  # Progressive Feature Aggregation Module on stages 2 and 3
     mpim: bool = True  # Multi-Perception Interaction Module after stage 4
-    mpim_dilations: tuple[int, ...] = (1, 2, 3)  # receptive fields of the MPIM branches
-    mpim_reduction: int = 4  # channel reduction inside each MPIM branch
-    mpim_groups: int = 32  # groups of the dilated 3x3 MPIM convolutions (as in SKNet; 1 = dense)
-    gem_p: float = 3.0  # initial GeM pooling exponent
-    test_feature: str = "bn"  # test embedding: "pooled" (before BNNeck) or "bn" (after)
+    mpim_dilations: Annotated[tuple[Positive, ...], Len(1)] = (1, 2, 3)  # receptive fields of MPIM's branches
+    mpim_reduction: Positive = 4  # channel reduction inside each MPIM branch
+    mpim_groups: Positive = 32  # groups of the dilated 3x3 MPIM convolutions (as in SKNet; 1 = dense)
+    gem_p: Annotated[float, Gt(0.0)] = 3.0  # initial GeM pooling exponent
+    test_feature: Literal["pooled", "bn"] = "bn"  # test embedding: "pooled" (before BNNeck) or "bn" (after)
 
 
+@with_config(_STRICT_FIELDS)
 @dataclass
 class LossConfig:
-    label_smoothing: float = 0.1  # identity cross-entropy label smoothing
-    id_weight: float = 1.0  # weight of the identity loss
-    triplet: str = "wrt"  # "wrt" (weighted regularised, AGW), "hard" (batch-hard) or "none"
-    triplet_margin: float = 0.3  # margin of the batch-hard triplet loss
-    triplet_weight: float = 1.0  # weight of the triplet loss
-    igcl_weight: float = 0.5  # weight of the Identity-Guided Center Loss (0 switches it off)
-    igcl_margin: float = 0.3  # inter-identity margin between identity centres
-    igcl_inter_weight: float = 1.0  # weight of the inter-identity term inside IGCL
+    label_smoothing: Annotated[float, Ge(0.0), Lt(1.0)] = 0.1  # identity cross-entropy label smoothing
+    id_weight: Weight = 1.0  # weight of the identity loss
+    triplet: Literal["wrt", "hard", "none"] = "wrt"  # "wrt" (weighted regularised, AGW) or "hard" (batch-hard)
+    triplet_margin: Weight = 0.3  # margin of the batch-hard triplet loss
+    triplet_weight: Weight = 1.0  # weight of the triplet loss
+    igcl_weight: Weight = 0.5  # weight of the Identity-Guided Center Loss (0 switches it off)
+    igcl_margin: Weight = 0.3  # inter-identity margin between identity centres
+    igcl_inter_weight: Weight = 1.0  # weight of the inter-identity term inside IGCL
 
 
+@with_config(_STRICT_FIELDS)
 @dataclass
 class TrainConfig:
-    epochs: int = 60  # training epochs
-    iters_per_epoch: int = 0  # batches per epoch (0: one pass over the visible training images)
-    optimizer: str = "sgd"  # "sgd" or "adam"
-    lr: float = 0.1  # learning rate of the new layers (head, PFAM, MPIM)
-    backbone_lr_mult: float = 0.1  # backbone learning rate relative to lr
-    momentum: float = 0.9  # SGD momentum
-    weight_decay: float = 5e-4  # weight decay
-    warmup_epochs: int = 10  # linear warm-up epochs
-    schedule: str = "step"  # after warm-up: "step" (decay by gamma at milestones) or "cosine" (to 0)
-    milestones: tuple[int, ...] = (20, 50)  # epochs at which the learning rate decays
-    gamma: float = 0.1  # learning-rate decay factor at each milestone
-    seed: int = 0  # seed of every random number generator
+    epochs: Positive = 60  # training epochs
+    iters_per_epoch: NonNegative = 0  # batches per epoch (0: one pass over the visible training images)
+    optimizer: Literal["sgd", "adam"] = "sgd"  # "sgd" or "adam"
+    lr: Annotated[float, Gt(0.0)] = 0.1  # learning rate of the new layers (head, PFAM, MPIM)
+    backbone_lr_mult: Weight = 0.1  # backbone learning rate relative to lr
+    momentum: Annotated[float, Ge(0.0), Lt(1.0)] = 0.9  # SGD momentum
+    weight_decay: Weight = 5e-4  # weight decay
+    warmup_epochs: NonNegative = 10  # linear warm-up epochs
+    schedule: Literal["step", "cosine"] = "step"  # after warm-up: decay by gamma at milestones, or cosine to 0
+    milestones: tuple[Positive, ...] = (20, 50)  # epochs at which the learning rate decays
+    gamma: Annotated[float, Gt(0.0)] = 0.1  # learning-rate decay factor at each milestone
+    seed: NonNegative = 0  # seed of every random number generator
     device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
-    amp: str = "auto"  # "auto" (decided per device), "bf16", "fp16" or "fp32"
+    amp: Literal["auto", "bf16", "fp16", "fp32"] = "auto"  # autocast precision ("auto": decided per device)
     channels_last: bool | None = None  # channels_last memory format (None: decided per device)
-    eval_every: int = 5  # validate every this many epochs (and after the last); needs data.val_ids > 0
-    test_every: int = 0  # test-set evaluation every this many epochs (and after the last), never for selection (0: off)
-    out_dir: str = "runs/default"  # run folder: checkpoints, history, config
+    eval_every: NonNegative = 5  # validate every this many epochs (and after the last); needs data.val_ids > 0
+    test_every: NonNegative = 0  # test-set evaluation every this many epochs and after the last (0: off); never selects
+    out_dir: Annotated[str, Len(1)] = "runs/default"  # run folder: checkpoints, history, config
     progress: bool = True  # tqdm progress bars
     sync_bn: bool = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only
 
@@ -97,30 +117,52 @@ class Config:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Config:
-        sections = {}
-        for f in dataclasses.fields(cls):
-            section_cls = type(getattr(cls(), f.name))
-            values = dict(d.get(f.name) or {})
-            unknown = set(values) - {g.name for g in dataclasses.fields(section_cls)}
-            if unknown:
-                raise ValueError(f"unknown config field(s) in section '{f.name}': {sorted(unknown)}")
-            sections[f.name] = section_cls(**{k: _coerce(section_cls, k, v) for k, v in values.items()})
-        unknown = set(d) - set(sections)
+    def from_dict(cls, d: dict[str, Any], source: str = "config") -> Config:
+        """Build a config from nested plain values, every field type- and range-checked.
+
+        Args:
+            d: ``{section: {field: value}}``; missing sections and fields keep their defaults.
+            source: what ``d`` came from (a file, an override), named in error messages.
+
+        Raises:
+            ValueError: an unknown section or field, a section that is not a mapping, or a value
+                of the wrong type or out of range; one line naming the field, value and expectation.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"{source}: holds {type(d).__name__}; expected a mapping of sections {SECTIONS}")
+        unknown = sorted(set(d) - set(SECTIONS))
         if unknown:
-            raise ValueError(f"unknown config section(s): {sorted(unknown)}")
-        return cls(**sections)
+            raise ValueError(f"{source}: unknown config section(s) {unknown}; expected some of {SECTIONS}")
+        for name in SECTIONS:
+            values = d.get(name)
+            if values is None:
+                continue
+            if not isinstance(values, dict):
+                raise ValueError(
+                    f"{source}: section '{name}' holds {type(values).__name__} ({values!r:.40}); expected a mapping "
+                    "of field: value"
+                )
+            fields = [f.name for f in dataclasses.fields(_SECTION_TYPES[name])]
+            unknown = sorted(set(values) - set(fields))
+            if unknown:
+                raise ValueError(f"{source}: unknown config field(s) in section '{name}': {unknown}")
+        try:
+            return _ADAPTER.validate_python({k: v for k, v in d.items() if v is not None})
+        except ValidationError as err:
+            problem = err.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            message = problem["msg"][0].lower() + problem["msg"][1:]
+            more = f" (and {err.error_count() - 1} more)" if err.error_count() > 1 else ""
+            raise ValueError(f"{source}: {where}={problem['input']!r} is invalid: {message}{more}") from None
+
+    def validated(self) -> Config:
+        """This config checked as if read from a file (a config built in code skips the checks)."""
+        return Config.from_dict(self.to_dict(), source="config")
 
 
-def _field_type(section_cls: type, name: str) -> str:
-    return next(str(f.type) for f in dataclasses.fields(section_cls) if f.name == name)
-
-
-def _coerce(section_cls: type, name: str, value: Any) -> Any:
-    """Turn YAML lists into the tuples the dataclasses declare."""
-    if isinstance(value, list) and _field_type(section_cls, name).startswith("tuple"):
-        return tuple(value)
-    return value
+SECTIONS = ("data", "model", "loss", "train")
+_SECTION_TYPES = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig}
+_ADAPTER = TypeAdapter(Config)
 
 
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
@@ -131,10 +173,14 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
         with open(path) as fh:
-            d = yaml.safe_load(fh) or {}
-        if not isinstance(d, dict):
-            raise ValueError(f"{path}: expected a mapping of sections (data, model, loss, train)")
-    config = Config.from_dict(d)
+            try:
+                d = yaml.safe_load(fh) or {}
+            except yaml.YAMLError as err:
+                mark = getattr(err, "problem_mark", None)
+                at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+                problem = getattr(err, "problem", None) or type(err).__name__
+                raise ValueError(f"{path}: not valid YAML ({problem}{at}); expected a mapping of sections") from None
+    config = Config.from_dict(d, source=str(path) if path is not None else "config")
     return apply_overrides(config, overrides)
 
 
@@ -148,7 +194,11 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
             raise ValueError(f"override '{item}' must look like section.field=value, e.g. train.epochs=3")
         if section not in d or name not in d[section]:
             raise ValueError(f"override '{item}': no field '{key}' in the config")
-        d[section][name] = yaml.safe_load(raw)
+        try:
+            d[section][name] = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            raise ValueError(f"override '{item}': the value is not valid YAML; expected e.g. {key}=3") from None
+        Config.from_dict(d, source="override")  # the override that is wrong, not a later one
     return Config.from_dict(d)
 
 

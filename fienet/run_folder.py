@@ -51,6 +51,7 @@ def prepare_run_folder(cfg: Config, resume: bool, overwrite: bool, is_main: bool
             or the config differs from the stored run in a field a resume may not change.
         CheckpointError: ``last.pt`` is missing or unreadable on resume.
     """
+    cfg.validated()  # a config built in code gets the checks a config read from a file gets
     out_dir = Path(cfg.train.out_dir)
     if resume and overwrite:
         raise RunFolderError(f"{out_dir}: resume and overwrite both asked for; expected one of them")
