@@ -71,7 +71,9 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
     except (OSError, RuntimeError) as err:
         Path(tmp).unlink(missing_ok=True)
         reason = " ".join(str(err).split()) or type(err).__name__
-        raise CheckpointError(f"{path}: cannot write checkpoint ({reason}); the previous file there, if any, is kept") from err
+        raise CheckpointError(
+            f"{path}: cannot write checkpoint ({reason}); the previous file there, if any, is kept"
+        ) from err
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise

@@ -72,7 +72,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto")
     p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
 
-    p = sub.add_parser("demo", parents=[common], help="the main job: synthetic data, CPU training, SYSU protocol, report")
+    p = sub.add_parser("demo", parents=[common],
+                       help="the main job: synthetic data, CPU training, SYSU protocol, report")
     _add_config_args(p, "configs/demo.yaml")
 
     p = sub.add_parser("extract", parents=[common], help="write features of a split to .npz for other tools")

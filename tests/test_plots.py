@@ -64,10 +64,10 @@ def test_to_rgb_repeats_grey_and_reads_files(tmp_path):
 
 
 def test_to_rgb_errors_name_the_problem(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nope.jpg: missing"):
+    with pytest.raises(FileNotFoundError, match="nope.jpg: image file missing"):
         to_rgb(tmp_path / "nope.jpg")
     (tmp_path / "bad.jpg").write_text("not an image")
-    with pytest.raises(ValueError, match="bad.jpg: not a readable image"):
+    with pytest.raises(ValueError, match="bad.jpg: cannot decode image"):
         to_rgb(tmp_path / "bad.jpg")
     with pytest.raises(ValueError, match="dtype float64; expected uint8"):
         to_rgb(np.zeros((2, 2, 3)))

@@ -64,7 +64,7 @@ def test_floor_table_on_tiny_data(tiny: Path) -> None:
 
 
 def test_missing_image_is_named(tmp_path: Path) -> None:
-    with pytest.raises(FileNotFoundError, match=r"nowhere\.jpg: missing"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.jpg: image file missing"):
         pixel_cosine_distmat([str(tmp_path / "nowhere.jpg")], [])
-    with pytest.raises(FileNotFoundError, match=r"nowhere\.jpg: missing"):
+    with pytest.raises(FileNotFoundError, match=r"nowhere\.jpg: image file missing"):
         histogram_distmat([str(tmp_path / "nowhere.jpg")], [])

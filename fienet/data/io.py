@@ -18,31 +18,65 @@ IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp")
 _CAM_FOLDER = re.compile(r"cam(\d+)")
 
 
-def load_image(path: str | Path) -> torch.Tensor:
-    """Decode one image file as RGB.
+# PIL modes whose conversion to RGB is exact: grey (1, L), palettes, alpha (dropped), CMYK, YCbCr.
+_PIL_TO_RGB = ("1", "L", "LA", "P", "PA", "RGB", "RGBA", "RGBX", "RGBa", "CMYK", "YCbCr")
+# 16-bit grey, as PIL opens 16-bit PNGs; "I" (32-bit integers) is read as 16-bit when its values fit.
+_SIXTEEN_BIT = ("I;16", "I;16L", "I;16B", "I;16N", "I")
 
-    Grayscale files (e.g. thermal BMPs) are replicated to three channels so both modalities
-    enter the network with the same shape.
+
+def read_rgb(path: str | Path) -> np.ndarray:
+    """Decode one image file as RGB: fienet's only image decoder.
+
+    Every mode is converted to what the image shows: grey and palette images are replicated or
+    looked up to three channels, an alpha channel is dropped, CMYK and YCbCr are converted, and
+    16-bit grey (mode ``I;16``, e.g. a 16-bit thermal PNG) is scaled from 0..65535 to 0..255 rather
+    than clipped. Modes without an unambiguous brightness range (32-bit float ``F``, ``I`` with
+    values outside 0..65535, LAB, HSV) are refused by name.
 
     Args:
         path: image file (JPEG, PNG or BMP).
 
     Returns:
-        (3, H, W) uint8 tensor.
+        (H, W, 3) uint8 array.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file exists but cannot be decoded.
+        ValueError: the file cannot be decoded, or its mode is refused.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: image file missing; expected a readable JPEG/PNG/BMP file")
     try:
         with Image.open(path) as img:
-            rgb = np.array(img.convert("RGB"))  # (H, W, 3), a writable copy
-    except (OSError, ValueError, Image.DecompressionBombError) as err:
+            img.load()
+            mode = img.mode
+            if mode in _PIL_TO_RGB:
+                return np.array(img.convert("RGB"))  # (H, W, 3), a writable copy
+            pixels = np.array(img) if mode in _SIXTEEN_BIT else None
+    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as err:
         raise ValueError(f"{path}: cannot decode image ({err}); expected a readable JPEG/PNG/BMP") from None
-    return torch.from_numpy(rgb).permute(2, 0, 1).contiguous()  # (3, H, W)
+    if pixels is None or pixels.ndim != 2 or pixels.min(initial=0) < 0 or pixels.max(initial=0) > 65535:
+        raise ValueError(
+            f"{path}: image mode {mode} is not supported; expected 8-bit grey/RGB/RGBA/palette/CMYK or 16-bit grey"
+        )
+    grey = ((pixels.astype(np.int64) * 255 + 32767) // 65535).astype(np.uint8)  # 0..65535 -> 0..255, rounded
+    return np.repeat(grey[:, :, None], 3, axis=2)  # (H, W) -> (H, W, 3)
+
+
+def load_image(path: str | Path) -> torch.Tensor:
+    """Decode one image file as an RGB tensor (see :func:`read_rgb` for the modes accepted).
+
+    Grayscale files (e.g. thermal BMPs) are replicated to three channels so both modalities
+    enter the network with the same shape.
+
+    Returns:
+        (3, H, W) uint8 tensor.
+
+    Raises:
+        FileNotFoundError: the file does not exist.
+        ValueError: the file exists but cannot be decoded, or its mode is refused.
+    """
+    return torch.from_numpy(read_rgb(path)).permute(2, 0, 1).contiguous()  # (3, H, W)
 
 
 def check_image(path: str | Path) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
+from fienet.data.io import read_rgb
 from fienet.data.sysu import SYSUMM01
 from fienet.evaluation.metrics import evaluate
 
@@ -34,11 +35,13 @@ def load_gray(paths: Sequence[str | Path], size: tuple[int, int]) -> np.ndarray:
     h, w = size
     out = np.empty((len(paths), h, w), dtype=np.float32)
     for i, path in enumerate(paths):
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: missing; expected an image file")
-        with Image.open(path) as im:
-            out[i] = np.asarray(im.convert("L").resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
+        out[i] = np.asarray(_grey(path).resize((w, h), Image.BILINEAR), dtype=np.float32) / 255.0
     return out
+
+
+def _grey(path: str | Path) -> Image.Image:
+    """One image as 8-bit grey (ITU-R 601 luma), decoded by the package's one decoder."""
+    return Image.fromarray(read_rgb(path)).convert("L")
 
 
 def _unit_rows(x: np.ndarray) -> np.ndarray:
@@ -69,10 +72,7 @@ def gray_histograms(paths: Sequence[str | Path], bins: int = 32) -> np.ndarray:
     """(N, bins) grey-level histograms of full-size images, each summing to 1."""
     hists = []
     for path in paths:
-        if not Path(path).is_file():
-            raise FileNotFoundError(f"{path}: missing; expected an image file")
-        with Image.open(path) as im:
-            counts = np.asarray(im.convert("L").histogram(), dtype=np.float64)  # (256,)
+        counts = np.asarray(_grey(path).histogram(), dtype=np.float64)  # (256,)
         hists.append(counts.reshape(bins, 256 // bins).sum(axis=1))
     h = np.stack(hists)
     return h / h.sum(axis=1, keepdims=True)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from PIL import Image, UnidentifiedImageError
+
+from fienet.data.io import read_rgb
 
 ImageLike = str | os.PathLike | np.ndarray
 RGB = tuple[int, int, int]
@@ -25,7 +25,7 @@ def to_rgb(image: ImageLike) -> np.ndarray:
     """Load or check an image and return it as RGB uint8.
 
     Args:
-        image: a file path (read with PIL, any mode), or a uint8 array of shape (H, W),
+        image: a file path (decoded by :func:`fienet.data.io.read_rgb`), or a uint8 array of shape (H, W),
             (H, W, 1), (H, W, 3) or (H, W, 4); grey images are repeated on three channels and an
             alpha channel is dropped.
 
@@ -37,14 +37,7 @@ def to_rgb(image: ImageLike) -> np.ndarray:
         ValueError: the file is not an image, or the array has another dtype or shape.
     """
     if isinstance(image, (str, os.PathLike)):
-        path = Path(image)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: missing; expected an image file readable by PIL")
-        try:
-            with Image.open(path) as pil:
-                return np.asarray(pil.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{path}: not a readable image ({err})") from err
+        return read_rgb(image)  # the one decoder of the package: every mode converted or refused
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise ValueError(
