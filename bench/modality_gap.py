@@ -44,11 +44,14 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--floors-only", action="store_true")
+    parser.add_argument("--presets", nargs="+", default=list(TRAIN_PRESETS), help="presets to train on")
+    parser.add_argument("--models", nargs="+", default=list(MODELS), help="models to train")
+    parser.add_argument("--json", default="gap.json", help="results file inside --out (one per parallel run)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     out, data = Path(args.out), Path(args.data)
     out.mkdir(parents=True, exist_ok=True)
-    results_path = out / "gap.json"
+    results_path = out / args.json
     results = json.loads(results_path.read_text()) if results_path.is_file() else {}
 
     floors = results.setdefault("floors", {})
@@ -63,9 +66,10 @@ def main() -> None:
         return
 
     runs = results.setdefault("models", {})
-    for preset in TRAIN_PRESETS:
+    for preset in args.presets:
         root = dataset_root(data, preset)
-        for name, modalities in MODELS.items():
+        for name in args.models:
+            modalities = MODELS[name]
             key = f"{name} @ {preset}"
             if key in runs:
                 continue
