@@ -128,7 +128,12 @@ def path_seconds(model, root, height, width, device, amp_dtype, channels_last, w
     elif workers:
         raise SystemExit("this fienet's evaluate_model takes no workers argument: run with --workers 0")
     start = time.perf_counter()
-    run = evaluate_model(model, "synthetic", str(root), height, width, **kwargs)
+    if "root" in params:
+        run = evaluate_model(model, "synthetic", str(root), height, width, **kwargs)
+    else:
+        from fienet.data import build_dataset
+
+        run = evaluate_model(model, build_dataset("synthetic", root), height, width, **kwargs)
     seconds = time.perf_counter() - start
     assert len(run.table) == 40, f"expected 4 settings x 10 trials, got {len(run.table)} rows"
     return seconds, len(run.index)

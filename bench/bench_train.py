@@ -41,6 +41,7 @@ from fienet.losses import FIENetCriterion
 from fienet.model import build_model
 from fienet.optim import build_optimizer
 from fienet.runtime import autocast
+from fienet.variants import VARIANTS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,8 @@ class Size:
 
 
 SIZES = {"r50": Size("resnet50", 288, 144, 2, 2), "demo": Size("resnet18", 96, 48, 8, 2, last_stride=2)}
-VARIANTS = {"baseline": (False, False), "+PFAM": (True, False), "+MPIM": (False, True), "FIENet": (True, True)}
+# The networks of the ablation table; every step uses the full loss, so the steps compare the networks.
+NETWORKS = ("baseline", "+PFAM", "+MPIM", "FIENet")
 PRECISIONS = {"fp32": (None, False), "fp32 +channels_last": (None, True), "bf16": (torch.bfloat16, False),
               "bf16 +channels_last": (torch.bfloat16, True)}
 NUM_CLASSES = 200  # about the synthetic training identities; the classifier is a small share anyway
@@ -211,7 +213,9 @@ def measure_group(size: Size, configs: list[tuple[str, str, int | None]], repeat
     load during the run hits all of them alike; the FLOP-counting step is each one's warm-up.
     Returns the rows and the step closures (for the memory pass, :func:`measure_peaks`).
     """
-    steps = [with_threads(make_step(size, *VARIANTS[v], *PRECISIONS[p]), t) for v, p, t in configs]
+    steps = [
+        with_threads(make_step(size, VARIANTS[v].pfam, VARIANTS[v].mpim, *PRECISIONS[p]), t) for v, p, t in configs
+    ]
     flops = [step_flops(step) for step in steps]
     times: list[list[tuple[float, float]]] = [[] for _ in configs]
     for _ in range(repeats):
@@ -251,7 +255,7 @@ def main() -> int:
           f"{torch.backends.cpu.get_cpu_capability()}, load average {os.getloadavg()[0]:.2f}", flush=True)
 
     # (group, size, [(variant, precision, threads)], repeats); each group's first entry is its reference.
-    groups = [("variants", SIZES[name], [(v, "fp32", None) for v in VARIANTS], args.repeats) for name in args.sizes]
+    groups = [("variants", SIZES[name], [(v, "fp32", None) for v in NETWORKS], args.repeats) for name in args.sizes]
     if not args.no_precision:
         groups.append(("precision", SIZES["demo"], [("FIENet", p, None) for p in PRECISIONS], args.repeats))
     if not args.no_threads:

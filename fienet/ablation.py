@@ -26,53 +26,33 @@ from typing import Any, Sequence
 import pandas as pd
 import torch
 
-from fienet.config import Config, ModelConfig, apply_overrides, load_config, save_config
-from fienet.data import SYSUMM01, Record
+from fienet.config import Config, apply_overrides, load_config, save_config
+from fienet.data import SYSUMM01, Record, dataset_from_config
 from fienet.data.synthetic import ensure_synthetic
 from fienet.checkpoint import load_trained_model
 from fienet.engine import fit
-from fienet.evaluation.runner import Setting, evaluate_model, summarize
+from fienet.evaluation.runner import evaluate_model, summarize
 from fienet.explain import attention_on_parts, attention_summary
+from fienet.model.fienet import final_layer
+from fienet.protocols import sysu_settings
 from fienet.runtime import Runtime
+from fienet.variants import VARIANTS
 
-# name -> (PFAM, MPIM, IGCL); IGCL on keeps the config's loss.igcl_weight, off sets it to 0.
-VARIANTS: dict[str, tuple[bool, bool, bool]] = {
-    "baseline": (False, False, False),
-    "+PFAM": (True, False, False),
-    "+MPIM": (False, True, False),
-    "+PFAM+MPIM": (True, True, False),
-    "+IGCL": (False, False, True),
-    "FIENet": (True, True, True),
-}
-SETTING = Setting("all-search single-shot", {"mode": "all", "shots": 1}, tuple(range(10)))
+SETTING = sysu_settings(shots=(1,))[0]  # all-search single-shot, 10 gallery trials
 METRICS = ("rank1", "mAP", "mINP", "parts", "parts_lift", "person")
 GPU_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "sysu.yaml"
 
 
 def variant_slug(name: str) -> str:
     """Folder name of a variant: ``"+PFAM+MPIM"`` -> ``"pfam_mpim"``."""
-    return name.strip("+").replace("+", "_").lower()
+    return VARIANTS[name].slug
 
 
 def variant_config(base: Config, variant: str, seed: int, out_dir: str | Path) -> Config:
     """``base`` with the variant's switches, the training seed and the run folder set."""
     if variant not in VARIANTS:
         raise ValueError(f"unknown variant '{variant}'; expected one of {list(VARIANTS)}")
-    pfam, mpim, igcl = VARIANTS[variant]
-    if igcl and base.loss.igcl_weight <= 0:
-        raise ValueError(
-            f"variant '{variant}' uses IGCL but the config has loss.igcl_weight={base.loss.igcl_weight}; "
-            "expected a positive weight (e.g. loss.igcl_weight=0.5)"
-        )
-    switches = [f"model.pfam={pfam}", f"model.mpim={mpim}", f"train.seed={seed}", f"train.out_dir={out_dir}"]
-    if not igcl:
-        switches.append("loss.igcl_weight=0")
-    return apply_overrides(base, switches)
-
-
-def final_layer(cfg: ModelConfig) -> str:
-    """The map the head pools: the Grad-CAM layer that compares variants like for like."""
-    return "mpim" if cfg.mpim else "pfam" if cfg.pfam else "layer4"
+    return VARIANTS[variant].apply(base, [f"train.seed={seed}", f"train.out_dir={out_dir}"])
 
 
 def attention_records(root: str | Path, num_ids: int) -> list[Record]:
@@ -97,10 +77,10 @@ def run_one(cfg: Config, attention_ids: int = 20) -> dict[str, Any]:
     runtime = Runtime.for_evaluation(cfg.train.device)
     model, _ = load_trained_model(Path(cfg.train.out_dir) / "best.pt", runtime)
     run = evaluate_model(
-        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime, settings=[SETTING]
+        model, dataset_from_config(cfg.data), cfg.data.height, cfg.data.width, runtime, settings=[SETTING]
     )
     metrics = summarize(run.table).iloc[0]
-    layer = final_layer(cfg.model)
+    layer = model.final_layer
     table = attention_on_parts(
         model, cfg.data.root, attention_records(cfg.data.root, attention_ids),
         cfg.data.height, cfg.data.width, runtime.device, layer=layer,
@@ -187,7 +167,8 @@ def render_markdown(summary: pd.DataFrame, base: Config, seeds: list[int]) -> st
         "|---|:-:|:-:|:-:|---|---|---|---|---|---|---|",
     ]
     for _, row in summary.iterrows():
-        marks = ["✓" if on else "" for on in VARIANTS[row["variant"]]]
+        v = VARIANTS[row["variant"]]
+        marks = ["✓" if on else "" for on in (v.pfam, v.mpim, v.igcl)]
         lines.append(
             f"| {row['variant']} | {' | '.join(marks)} | {cell(row, 'rank1')} | {cell(row, 'mAP')} | "
             f"{cell(row, 'mINP')} | {cell(row, 'person', 3)} | {cell(row, 'parts', 3)} | "

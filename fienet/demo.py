@@ -23,6 +23,7 @@ import pandas as pd  # noqa: E402
 from fienet import plots  # noqa: E402
 from fienet.config import Config  # noqa: E402
 from fienet.data.synthetic import ensure_synthetic  # noqa: E402
+from fienet.data.sysu import SYSUMM01  # noqa: E402
 from fienet.checkpoint import load_trained_model  # noqa: E402
 from fienet.engine import fit  # noqa: E402
 from fienet.evaluation.runner import ProtocolRun, evaluate_model, summarize  # noqa: E402
@@ -49,7 +50,7 @@ def run_demo(cfg: Config) -> Path:
     t = time.perf_counter()
     runtime = Runtime.for_evaluation(cfg.train.device)
     model, _ = load_trained_model(out / "best.pt", runtime)
-    run = evaluate_model(model, "synthetic", str(root), cfg.data.height, cfg.data.width, runtime)
+    run = evaluate_model(model, SYSUMM01(root), cfg.data.height, cfg.data.width, runtime)
     summary = summarize(run.table)
     floor = trivial_floor(root, mode="all", shots=1)
     timings["evaluate_s"] = time.perf_counter() - t

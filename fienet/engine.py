@@ -31,17 +31,18 @@ from torch import nn
 from fienet import distributed
 from fienet.checkpoint import load_weights, save_checkpoint
 from fienet.config import Config, save_config
-from fienet.data import build_dataset, make_train_loader, select_train_modalities, set_epoch, split_validation
+from fienet.data import dataset_from_config, make_train_loader, select_train_modalities, set_epoch, split_validation
 from fienet.data.records import Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
-from fienet.evaluation.runner import Setting, evaluate_model, metrics_row, protocol_settings
+from fienet.evaluation.runner import evaluate_model, metrics_row
 from fienet.losses import FIENetCriterion
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
 from fienet.optim import build_optimizer, build_scheduler
 from fienet.run_folder import prepare_run_folder
 from fienet.progress import progress as progress_bar
+from fienet.protocols import Setting
 from fienet.runtime import Runtime, rng_state, seed_everything, select_device, set_rng_state
 
 
@@ -51,10 +52,7 @@ class NonFiniteLossError(FloatingPointError):
 
 def training_records(cfg: Config) -> list[Record]:
     """The training images of the configured dataset (RegDB: of the configured trial)."""
-    dataset = build_dataset(cfg.data.dataset, cfg.data.root)
-    if cfg.data.dataset == "regdb":
-        return dataset.train_records(cfg.data.regdb_trial)
-    return dataset.train_records()
+    return dataset_from_config(cfg.data).train_records()
 
 
 def train_one_epoch(
@@ -128,7 +126,7 @@ def test_setting(cfg: Config) -> Setting:
     SYSU-MM01 and the synthetic data: all-search single-shot, trial 0; RegDB: visible-to-thermal
     on the trained trial; LLCM: infrared-to-visible, trial 0.
     """
-    first = protocol_settings(cfg.data.dataset, cfg.data.regdb_trial)[0]
+    first = dataset_from_config(cfg.data).settings()[0]
     return Setting(first.name, first.split_kwargs, first.trials[:1])
 
 
@@ -139,9 +137,8 @@ def test_during_training(model: nn.Module, cfg: Config, runtime: Runtime) -> dic
     ``fienet evaluate`` would give for that trial.
     """
     run = evaluate_model(
-        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width,
-        Runtime.for_evaluation(runtime.device), settings=[test_setting(cfg)],
-        regdb_trial=cfg.data.regdb_trial, workers=cfg.data.workers,
+        model, dataset_from_config(cfg.data), cfg.data.height, cfg.data.width,
+        Runtime.for_evaluation(runtime.device), settings=[test_setting(cfg)], workers=cfg.data.workers,
     )
     row = metrics_row(next(iter(run.results.values())))
     return {"test_rank1": row["rank1"] / 100, "test_mAP": row["mAP"] / 100, "test_mINP": row["mINP"] / 100}

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import NamedTuple, Sequence
 
@@ -26,17 +27,18 @@ from torch import nn
 from torchvision.transforms.v2 import functional as F
 
 from fienet.checkpoint import load_checkpoint, load_trained_model
-from fienet.config import Config, apply_overrides, load_config
-from fienet.data import build_dataset
+from fienet.config import Config, load_config
+from fienet.data.datasets import READERS, dataset_from_config
+from fienet.data.reader import Reader
 from fienet.data.io import load_image
 from fienet.data.records import Record
 from fienet.data.synthetic import ensure_synthetic
 from fienet.engine import fit
 from fienet.plots.alt_text import register_alt_text
-from fienet.runtime import select_device
+from fienet.runtime import Runtime, select_device
+from fienet.variants import BY_SLUG
 
 SMOKE_ENV = "FIENET_SMOKE"
-DATASETS = ("synthetic", "sysu", "regdb", "llcm")
 # What DATASET = "..." picks when CONFIG is left at None: the config whose data.dataset it is.
 # DATA_ROOT left at None is that config's data.root.
 DEFAULT_CONFIGS = {
@@ -72,11 +74,6 @@ SMOKE_OVERRIDES: tuple[str, ...] = (
     "train.eval_every=1",
     "train.progress=false",
 )
-# The baseline is FIENet with PFAM, MPIM and IGCL switched off (see docs/design.md).
-VARIANTS: dict[str, tuple[str, ...]] = {
-    "fienet": (),
-    "baseline": ("model.pfam=false", "model.mpim=false", "loss.igcl_weight=0"),
-}
 QUICK_EPOCHS = 4  # epochs of the stand-in model trained when notebook 02's checkpoint is missing
 
 
@@ -137,6 +134,16 @@ class NotebookContext:
     run_dir: Path
     config_path: Path | None = None
 
+    @cached_property
+    def reader(self) -> Reader:
+        """The dataset's reader (RegDB: at the configured trial)."""
+        return dataset_from_config(self.cfg.data)
+
+    @property
+    def runtime(self) -> Runtime:
+        """How models are evaluated here: the same fp32 runtime as ``fienet evaluate``."""
+        return Runtime.for_evaluation(self.device)
+
     def describe(self) -> str:
         """A few lines saying what this notebook runs on."""
         m, t, d = self.cfg.model, self.cfg.train, self.cfg.data
@@ -154,13 +161,14 @@ class NotebookContext:
         """The config of one model variant, with its own run folder under ``run_dir``.
 
         Args:
-            variant: ``"fienet"`` or ``"baseline"`` (see ``VARIANTS``).
+            variant: a variant's folder name, e.g. ``"fienet"`` or ``"baseline"`` (see
+                :data:`fienet.variants.VARIANTS`).
             quick: a shortened schedule (at most ``QUICK_EPOCHS`` epochs) written to
                 ``<run_dir>/<variant>-quick``, for when notebook 02's model is missing.
         """
-        if variant not in VARIANTS:
-            raise ValueError(f"unknown model variant '{variant}'; expected one of {list(VARIANTS)}")
-        cfg = apply_overrides(self.cfg, VARIANTS[variant])
+        if variant not in BY_SLUG:
+            raise ValueError(f"unknown model variant '{variant}'; expected one of {list(BY_SLUG)}")
+        cfg = BY_SLUG[variant].apply(self.cfg)
         folder = variant
         if quick and not self.smoke:
             # Smoke training is already tiny; otherwise keep the recipe and cut its length.
@@ -210,8 +218,8 @@ def setup(
         ValueError: unknown dataset, or a config written for another dataset.
         FileNotFoundError: missing config file, or a real dataset folder that does not exist.
     """
-    if dataset not in DATASETS:
-        raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(DATASETS)}")
+    if dataset not in READERS:
+        raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(READERS)}")
     register_alt_text()  # every figure shown from here on carries alt text (nothing outside Jupyter)
     repo = find_repo_root()
     config_path = resolve_path(config if config is not None else DEFAULT_CONFIGS[dataset], repo)
@@ -238,7 +246,7 @@ def setup(
     root = Path(cfg.data.root)
     if cfg.data.dataset == "synthetic":
         ensure_synthetic(root, cfg.data.synth_preset, cfg.data.synth_seed, workers=max(1, min(4, os.cpu_count() or 1)))
-    build_dataset(cfg.data.dataset, root)  # one clear error now if the folder is missing
+    dataset_from_config(cfg.data)  # one clear error now if the folder is missing
     ctx = NotebookContext(repo, cfg.data.dataset, root, cfg, select_device(device), smoke, run_path, config_path)
     ctx.cfg = ctx.variant_config("fienet")
     return ctx
@@ -302,7 +310,7 @@ def train_command(ctx: NotebookContext, variant: str = "fienet") -> str:
         config = Path(config).relative_to(ctx.repo)
     except ValueError:
         pass
-    parts = ["fienet train", f"--config {config}", f"data.root={ctx.root}", *VARIANTS[variant],
+    parts = ["fienet train", f"--config {config}", f"data.root={ctx.root}", *BY_SLUG[variant].overrides(),
              f"train.out_dir={cfg.train.out_dir}"]
     return " ".join(parts)
 
@@ -380,7 +388,7 @@ def load_or_train(
         print(training_plan(cfg, ctx.device))
         fit(cfg, overwrite=True)  # the notebook's own run folder: a run there for other data is replaced
         path = Path(cfg.train.out_dir) / "best.pt"
-    model, cfg = load_trained_model(path, ctx.device)
+    model, cfg = load_trained_model(path, ctx.runtime)
     print(f"{variant}: loaded {path}")
     return TrainedModel(model, cfg, path, quick)
 

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from fienet.config import save_config
-from fienet.data import build_dataset
+from fienet.data import dataset_from_config
 from fienet.checkpoint import load_trained_model
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.runner import evaluate_model, plan_protocol, summarize
@@ -57,14 +57,14 @@ def evaluate_checkpoint(
     then a progress bar shows the measured rate.
     """
     model, cfg, runtime = _load(checkpoint, dataset, root, device, workers)
-    plan = plan_protocol(cfg.data.dataset, cfg.data.root, regdb_trial=cfg.data.regdb_trial)
+    reader = dataset_from_config(cfg.data)
+    plan = plan_protocol(reader)
     if progress:
         print(f"{plan.describe()}; {cfg.model.arch} at {cfg.data.height}x{cfg.data.width} on {runtime.device}"
               + (", twice each (flip)" if flip else ""))
     run = evaluate_model(
-        model, cfg.data.dataset, cfg.data.root, cfg.data.height, cfg.data.width, runtime,
-        rerank=rerank, flip=flip, regdb_trial=cfg.data.regdb_trial,
-        workers=cfg.data.workers, plan=plan, progress=progress,
+        model, reader, cfg.data.height, cfg.data.width, runtime,
+        rerank=rerank, flip=flip, workers=cfg.data.workers, plan=plan, progress=progress,
     )
     per_trial, summary = run.table, summarize(run.table)
     out = Path(out_dir) if out_dir else Path(checkpoint).parent
@@ -110,10 +110,8 @@ def extract_to_npz(
     if split not in ("test", "train"):
         raise ValueError(f"split '{split}': expected 'test' or 'train'")
     model, cfg, runtime = _load(checkpoint, dataset, root, device, workers)
-    reader = build_dataset(cfg.data.dataset, cfg.data.root)
-    # Only RegDB splits identities per trial; the other readers take no trial.
-    trial = (cfg.data.regdb_trial,) if cfg.data.dataset == "regdb" else ()
-    records = reader.test_records(*trial) if split == "test" else reader.train_records(*trial)
+    reader = dataset_from_config(cfg.data)
+    records = reader.test_records() if split == "test" else reader.train_records()
     if progress:
         print(f"embedding {len(records):,} {split} images of {cfg.data.dataset}; {cfg.model.arch} at "
               f"{cfg.data.height}x{cfg.data.width} on {runtime.device}")

@@ -251,45 +251,45 @@ def test_list_file_parsing(tmp_path: Path, write_image) -> None:
 
 
 def test_regdb_records_and_splits(regdb_root: Path) -> None:
-    ds = RegDB(regdb_root)
-    train = ds.train_records(trial=1)
+    ds = RegDB(regdb_root, trial=1)
+    train = ds.train_records()
     assert [(r.pid, r.camid, r.modality) for r in train] == (
         [(p, 1, VISIBLE) for p in (0, 0, 1, 1)] + [(p, 2, INFRARED) for p in (0, 0, 1, 1)]
     )
     assert train[0].path == str(regdb_root / "Visible" / "0" / "visible_0.bmp")
-    assert {r.pid for r in ds.train_records(trial=2)} == {2, 3}
-    query, gallery = ds.test_split(trial=1, direction="v2t")
+    assert {r.pid for r in RegDB(regdb_root, trial=2).train_records()} == {2, 3}
+    query, gallery = ds.test_split(direction="v2t")
     assert {r.modality for r in query} == {VISIBLE} and {r.modality for r in gallery} == {INFRARED}
     assert [r.pid for r in query] == [2, 2, 3, 3] and len(gallery) == 4
-    t2v = ds.test_split(trial=1, direction="t2v")
+    t2v = ds.test_split(direction="t2v")
     assert t2v == (gallery, query)
-    assert ds.test_split(trial=1) == ds.test_split(trial=1)
+    assert ds.test_split() == ds.test_split()
 
 
 def test_regdb_errors(regdb_root: Path) -> None:
-    ds = RegDB(regdb_root)
+    ds = RegDB(regdb_root, trial=1)
     with pytest.raises(ValueError, match="direction 'x2y'"):
-        ds.test_split(trial=1, direction="x2y")
+        ds.test_split(direction="x2y")
     with pytest.raises(ValueError, match="trial 11"):
-        ds.train_records(trial=11)
+        RegDB(regdb_root, trial=11)
     with pytest.raises(
         FileNotFoundError,
         match=f"{_re(regdb_root / 'idx' / 'train_visible_3.txt')}: missing; expected RegDB",
     ):
-        ds.train_records(trial=3)
+        RegDB(regdb_root, trial=3).train_records()
     listing = regdb_root / "idx" / "test_thermal_2.txt"
     listing.write_text("Thermal/0/thermal_0.bmp 0\nThermal/0/thermal_1.bmp\n")
     with pytest.raises(
         ValueError,
         match=f"{_re(listing)}, line 2: 'Thermal/0/thermal_1.bmp' has no integer label",
     ):
-        ds.test_split(trial=2)
+        RegDB(regdb_root, trial=2).test_split()
     listing.write_text("Thermal/0/gone.bmp 0\n")
     with pytest.raises(
         FileNotFoundError,
         match=f"line 1: listed image {_re(regdb_root / 'Thermal/0/gone.bmp')} does not",
     ):
-        ds.test_split(trial=2)
+        RegDB(regdb_root, trial=2).test_split()
 
 
 # ---------------------------------------------------------------- LLCM

@@ -35,10 +35,10 @@ def test_sysu_test_records_hold_every_test_image(sysu_root) -> None:
 
 def test_regdb_test_records_follow_the_trial(regdb_root) -> None:
     for trial, ids in ((1, {2, 3}), (2, {0, 1})):
-        records = RegDB(regdb_root).test_records(trial)
+        records = RegDB(regdb_root, trial).test_records()
         assert [r.modality for r in records] == [VISIBLE] * 4 + [INFRARED] * 4
         assert {r.pid for r in records} == ids
-        query, gallery = RegDB(regdb_root).test_split(trial, "v2t")
+        query, gallery = RegDB(regdb_root, trial).test_split("v2t")
         assert [r.path for r in records] == [r.path for r in query + gallery]
 
 

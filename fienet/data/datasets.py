@@ -1,5 +1,7 @@
-"""Choosing a dataset reader by name, and carving a validation split out of the training identities.
+"""The registry of dataset readers, and carving a validation split out of the training identities.
 
+A dataset name (``data.dataset`` in a config) maps to its :class:`~fienet.data.reader.Reader`
+here and nowhere else: adding a dataset is a new reader file and one line in ``READERS``.
 Model selection must never look at the test set, so the validation identities come from the
 training identities and are removed from training.
 """
@@ -8,31 +10,45 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from fienet.data.llcm import LLCM
+from fienet.data.reader import Reader
 from fienet.data.records import Record
 from fienet.data.regdb import RegDB
 from fienet.data.sysu import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 
 TRAIN_MODALITIES = ("both", "visible")
-READERS = {"synthetic": SYSUMM01, "sysu": SYSUMM01, "regdb": RegDB, "llcm": LLCM}
+if TYPE_CHECKING:
+    from fienet.config import DataConfig
+
+# name -> reader; "synthetic" is the generated data, written in the SYSU-MM01 layout.
+READERS: dict[str, type[Reader]] = {"synthetic": SYSUMM01, "sysu": SYSUMM01, "regdb": RegDB, "llcm": LLCM}
 
 
-def build_dataset(name: str, root: str | Path) -> SYSUMM01 | RegDB | LLCM:
-    """The reader for dataset ``name`` on ``root``.
-
-    Args:
-        name: ``"synthetic"`` (the generated data, in SYSU-MM01 layout), ``"sysu"``, ``"regdb"``
-            or ``"llcm"``.
-        root: dataset folder.
-    """
+def reader_class(name: str) -> type[Reader]:
+    """The reader registered as ``name``."""
     if name not in READERS:
         raise ValueError(f"unknown dataset '{name}': expected one of {', '.join(READERS)}")
-    return READERS[name](root)
+    return READERS[name]
+
+
+def build_dataset(name: str, root: str | Path) -> Reader:
+    """The reader for dataset ``name`` on ``root`` with its defaults (RegDB: trial 1).
+
+    Args:
+        name: a key of ``READERS``: ``"synthetic"``, ``"sysu"``, ``"regdb"``, ``"llcm"``.
+        root: dataset folder.
+    """
+    return reader_class(name)(root)  # type: ignore[call-arg]
+
+
+def dataset_from_config(data: DataConfig) -> Reader:
+    """The reader a config's ``data`` section describes (dataset, root and, for RegDB, the trial)."""
+    return reader_class(data.dataset).from_config(data)
 
 
 def split_validation(records: Sequence[Record], num_val_ids: int, seed: int) -> tuple[list[Record], list[Record]]:

@@ -20,9 +20,11 @@ from fienet.data.io import (
     read_labelled_list,
     require_dir,
 )
+from fienet.data.reader import Reader, Split
 from fienet.data.records import Record
-from fienet.data.sysu import CameraTree, all_images, require_present, single_shot_gallery
+from fienet.data.sysu import CameraTree, FolderListing, all_images, require_present, single_shot_gallery
 from fienet.modalities import INFRARED, VISIBLE, Modality
+from fienet.protocols import GALLERY_TRIALS, LLCM as LLCM_PROTOCOL, Setting, llcm_settings
 
 LAYOUT = (
     "LLCM layout <root>/idx/train_vis.txt and train_nir.txt (lines '<relpath> <label>'), "
@@ -34,18 +36,23 @@ _TRAIN_LIST = {VISIBLE: "train_vis.txt", INFRARED: "train_nir.txt"}
 DIRECTIONS = {"i2v": (INFRARED, VISIBLE), "v2i": (VISIBLE, INFRARED)}  # (query, gallery) modality
 
 
-class LLCM:
+class LLCM(Reader):
     """LLCM with its test identities and ten gallery trials.
 
     Args:
         root: dataset folder holding ``idx``, ``test_vis`` and ``test_nir``.
     """
 
-    name = "llcm"
-    trials = tuple(range(10))
+    protocol = LLCM_PROTOCOL
+    trials = GALLERY_TRIALS
 
     def __init__(self, root: str | Path) -> None:
         self.root = require_dir(Path(root), LAYOUT)
+        self._files = FolderListing(LAYOUT)
+
+    def settings(self) -> list[Setting]:
+        """Both directions, trials 0..9 (see :mod:`fienet.protocols`)."""
+        return llcm_settings()
 
     @cached_property
     def _trees(self) -> dict[Modality, CameraTree]:
@@ -82,11 +89,11 @@ class LLCM:
         """Every image of the test identities: visible records first, then near-infrared (for feature dumps)."""
         trees = self._trees
         return [
-            *all_images(trees[VISIBLE], self.test_ids, sorted(trees[VISIBLE]), VISIBLE, LAYOUT),
-            *all_images(trees[INFRARED], self.test_ids, sorted(trees[INFRARED]), INFRARED, LAYOUT),
+            *all_images(trees[VISIBLE], self.test_ids, sorted(trees[VISIBLE]), VISIBLE, self._files),
+            *all_images(trees[INFRARED], self.test_ids, sorted(trees[INFRARED]), INFRARED, self._files),
         ]
 
-    def test_split(self, trial: int = 0, direction: str = "i2v") -> tuple[list[Record], list[Record]]:
+    def test_split(self, trial: int = 0, direction: str = "i2v") -> Split:
         """Query and gallery of one evaluation trial.
 
         Args:
@@ -100,9 +107,9 @@ class LLCM:
             raise ValueError(f"LLCM direction '{direction}': expected 'i2v' or 'v2i'")
         query_modality, gallery_modality = DIRECTIONS[direction]
         query_tree, gallery_tree = self._trees[query_modality], self._trees[gallery_modality]
-        query = all_images(query_tree, self.test_ids, sorted(query_tree), query_modality, LAYOUT)
+        query = all_images(query_tree, self.test_ids, sorted(query_tree), query_modality, self._files)
         gallery = single_shot_gallery(
-            gallery_tree, self.test_ids, sorted(gallery_tree), gallery_modality, trial, LAYOUT
+            gallery_tree, self.test_ids, sorted(gallery_tree), gallery_modality, trial, self._files
         )
         return query, gallery
 
@@ -110,5 +117,5 @@ class LLCM:
         """Open the header of every training and test image; returns how many were checked."""
         paths = [r.path for r in self.train_records()]
         for modality, tree in self._trees.items():
-            paths += [r.path for r in all_images(tree, self.test_ids, sorted(tree), modality, LAYOUT)]
+            paths += [r.path for r in all_images(tree, self.test_ids, sorted(tree), modality, self._files)]
         return check_images(paths, LAYOUT)

@@ -8,10 +8,16 @@ gallery (no random draw), in both directions.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fienet.data.io import check_images, read_labelled_list, require_dir
+from fienet.data.reader import Reader, Split
 from fienet.data.records import Record
 from fienet.modalities import INFRARED, VISIBLE, Modality
+from fienet.protocols import REGDB, REGDB_TRIALS, Setting, regdb_settings
+
+if TYPE_CHECKING:
+    from fienet.config import DataConfig
 
 LAYOUT = (
     "RegDB layout <root>/idx/{train,test}_{visible,thermal}_<trial>.txt (trials 1..10), "
@@ -22,50 +28,69 @@ _FILE_WORD = {VISIBLE: "visible", INFRARED: "thermal"}
 DIRECTIONS = {"v2t": (VISIBLE, INFRARED), "t2v": (INFRARED, VISIBLE)}  # (query, gallery) modality
 
 
-class RegDB:
-    """RegDB with the ten standard splits.
+class RegDB(Reader):
+    """RegDB at one of its ten standard splits.
 
     Args:
         root: dataset folder holding ``idx`` and the image folders the lists point into.
+        trial: the split (1..10) this reader trains and tests on; a paper trains one model per
+            trial and averages the ten results.
     """
 
-    name = "regdb"
-    trials = tuple(range(1, 11))
+    protocol = REGDB
+    trials = REGDB_TRIALS
 
-    def __init__(self, root: str | Path) -> None:
-        self.root = require_dir(Path(root), LAYOUT)
-
-    def _records(self, split: str, trial: int, modality: Modality) -> list[Record]:
+    def __init__(self, root: str | Path, trial: int = 1) -> None:
         if trial not in self.trials:
             raise ValueError(f"RegDB trial {trial}: expected one of 1..10")
-        path = self.root / "idx" / f"{split}_{_FILE_WORD[modality]}_{trial}.txt"
-        return [
-            Record(str(self.root / relpath), label, CAMERA[modality], modality)
-            for relpath, label in read_labelled_list(path, self.root, LAYOUT)
-        ]
+        self.root = require_dir(Path(root), LAYOUT)
+        self.trial = trial
+        self._lists: dict[tuple[str, int, Modality], list[Record]] = {}  # each list file read once
 
-    def train_records(self, trial: int = 1) -> list[Record]:
-        """Training images of ``trial``: visible records first, then thermal."""
-        return [*self._records("train", trial, VISIBLE), *self._records("train", trial, INFRARED)]
+    @classmethod
+    def from_config(cls, data: DataConfig) -> RegDB:
+        """The reader of ``data.root`` at trial ``data.regdb_trial``."""
+        return cls(data.root, data.regdb_trial)
 
-    def test_records(self, trial: int = 1) -> list[Record]:
-        """Test images of ``trial``: visible records first, then thermal (for feature dumps)."""
-        return [*self._records("test", trial, VISIBLE), *self._records("test", trial, INFRARED)]
+    def settings(self) -> list[Setting]:
+        """Both directions of this reader's trial (see :mod:`fienet.protocols`)."""
+        return regdb_settings(self.trial)
 
-    def test_split(self, trial: int = 1, direction: str = "v2t") -> tuple[list[Record], list[Record]]:
-        """Query and gallery of ``trial``.
+    def _records(self, split: str, trial: int, modality: Modality) -> list[Record]:
+        key = (split, trial, modality)
+        if key not in self._lists:
+            path = self.root / "idx" / f"{split}_{_FILE_WORD[modality]}_{trial}.txt"
+            self._lists[key] = [
+                Record(str(self.root / relpath), label, CAMERA[modality], modality)
+                for relpath, label in read_labelled_list(path, self.root, LAYOUT)
+            ]
+        return list(self._lists[key])
+
+    def train_records(self) -> list[Record]:
+        """Training images of this trial: visible records first, then thermal."""
+        return [*self._records("train", self.trial, VISIBLE), *self._records("train", self.trial, INFRARED)]
+
+    def test_records(self) -> list[Record]:
+        """Test images of this trial: visible records first, then thermal (for feature dumps)."""
+        return [*self._records("test", self.trial, VISIBLE), *self._records("test", self.trial, INFRARED)]
+
+    def test_split(self, direction: str = "v2t", trial: int | None = None) -> Split:
+        """Query and gallery of this reader's trial.
 
         Args:
-            trial: split 1..10.
             direction: ``"v2t"`` (visible query, thermal gallery) or ``"t2v"``.
+            trial: None or this reader's trial (each trial has its own identities: build another
+                reader for another trial).
 
         Returns:
             ``(query, gallery)`` record lists in list-file order.
         """
+        if trial is not None and trial != self.trial:
+            raise ValueError(f"RegDB trial {trial}: this reader was built for trial {self.trial}; expected that trial")
         if direction not in DIRECTIONS:
             raise ValueError(f"RegDB direction '{direction}': expected 'v2t' or 't2v'")
         query_modality, gallery_modality = DIRECTIONS[direction]
-        return self._records("test", trial, query_modality), self._records("test", trial, gallery_modality)
+        return self._records("test", self.trial, query_modality), self._records("test", self.trial, gallery_modality)
 
     def validate(self) -> int:
         """Open the header of every image any trial lists; returns how many were checked."""

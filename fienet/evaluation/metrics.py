@@ -23,8 +23,7 @@ import numpy as np
 import torch
 
 from fienet.evaluation.distance import map_chunks, row_chunks
-
-PROTOCOLS = ("sysu", "regdb", "llcm")
+from fienet.protocols import PROTOCOLS
 SYSU_IR_QUERY_CAM = 3  # SYSU-MM01 infrared camera placed in the same room as ...
 SYSU_SAME_ROOM_CAM = 2  # ... this visible camera, whose images are excluded for its queries.
 

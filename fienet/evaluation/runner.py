@@ -1,13 +1,8 @@
 """A dataset's full test protocol for a trained model, as the field reports it.
 
-- SYSU-MM01 (and the synthetic data): all-search and indoor-search, single-shot and multi-shot,
-  trials 0..9, infrared queries against a visible gallery.
-- RegDB: visible-to-thermal and thermal-to-visible on the trial the model was trained on (every
-  RegDB trial has its own train/test identity split, so a paper trains one model per trial and
-  averages the ten results).
-- LLCM: infrared-to-visible and visible-to-infrared, trials 0..9.
-
-Every image is embedded once; each trial then only selects rows of the feature matrix.
+The settings, trials and filtering rule come from the dataset's reader (defined in
+:mod:`fienet.protocols`); nothing here asks which dataset it is. Every image is embedded once;
+each trial then only selects rows of the feature matrix.
 """
 
 from __future__ import annotations
@@ -20,50 +15,16 @@ import pandas as pd
 import torch
 from torch import nn
 
-from fienet.data import build_dataset
+from fienet.data.reader import Reader
 from fienet.data.records import Record
 from fienet.evaluation.distance import compute_distmat
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.metrics import evaluate
 from fienet.evaluation.rerank import rerank as k_reciprocal_rerank
+from fienet.protocols import Setting
 from fienet.runtime import Runtime
 
 RANKS = (1, 5, 10, 20)
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One protocol setting: its name in tables and the ``test_split`` keyword arguments."""
-
-    name: str
-    split_kwargs: dict[str, Any]
-    trials: tuple[int, ...]
-
-
-def protocol_settings(dataset: str, regdb_trial: int = 1, shots: Sequence[int] = (1, 10)) -> list[Setting]:
-    """The settings a paper table reports for ``dataset``."""
-    if dataset in ("sysu", "synthetic"):
-        return [
-            Setting(f"{mode}-search {'single' if s == 1 else 'multi'}-shot", {"mode": mode, "shots": s}, tuple(range(10)))
-            for s in shots
-            for mode in ("all", "indoor")
-        ]
-    if dataset == "regdb":
-        return [
-            Setting(name, {"direction": d}, (regdb_trial,))
-            for name, d in (("visible-to-thermal", "v2t"), ("thermal-to-visible", "t2v"))
-        ]
-    if dataset == "llcm":
-        return [
-            Setting(name, {"direction": d}, tuple(range(10)))
-            for name, d in (("infrared-to-visible", "i2v"), ("visible-to-infrared", "v2i"))
-        ]
-    raise ValueError(f"unknown dataset '{dataset}': expected synthetic, sysu, regdb or llcm")
-
-
-def protocol_name(dataset: str) -> str:
-    """The filtering rule ``evaluate`` applies for ``dataset``."""
-    return {"synthetic": "sysu", "sysu": "sysu", "regdb": "regdb", "llcm": "llcm"}[dataset]
 
 
 def metrics_row(result: dict[str, Any]) -> dict[str, float]:
@@ -136,13 +97,10 @@ class ProtocolPlan:
         )
 
 
-def plan_protocol(
-    dataset: str, root: str, settings: Iterable[Setting] | None = None, regdb_trial: int = 1
-) -> ProtocolPlan:
+def plan_protocol(dataset: Reader, settings: Iterable[Setting] | None = None) -> ProtocolPlan:
     """Draw every split of the dataset's protocol (or of ``settings``) and list the images they use."""
-    reader = build_dataset(dataset, root)
-    settings = list(settings) if settings is not None else protocol_settings(dataset, regdb_trial)
-    splits = {(s.name, t): reader.test_split(trial=t, **s.split_kwargs) for s in settings for t in s.trials}
+    settings = list(settings) if settings is not None else dataset.settings()
+    splits = {(s.name, t): dataset.split(s, t) for s in settings for t in s.trials}
     records: dict[str, Record] = {}
     for query, gallery in splits.values():
         records.update({r.path: r for r in (*query, *gallery)})
@@ -152,38 +110,41 @@ def plan_protocol(
 @torch.no_grad()
 def evaluate_model(
     model: nn.Module,
-    dataset: str,
-    root: str,
+    dataset: Reader,
     height: int,
     width: int,
     runtime: Runtime | torch.device | str = "cpu",
     settings: Iterable[Setting] | None = None,
     rerank: bool = False,
     flip: bool = False,
-    regdb_trial: int = 1,
     workers: int = 0,
     plan: ProtocolPlan | None = None,
     progress: bool = False,
 ) -> ProtocolRun:
     """Run the dataset's protocol; ``.table`` has one row per (setting, trial), in percent.
 
-    ``runtime`` says where and how the model runs; a bare device means
-    :meth:`Runtime.for_evaluation` on it, the fp32 evaluation every path shares.
-
     Args:
+        model: the trained network.
+        dataset: the reader (e.g. ``dataset_from_config(cfg.data)``: RegDB at the trained trial).
+        height, width: test input size.
+        runtime: where and how the model runs; a bare device means
+            :meth:`Runtime.for_evaluation` on it, the fp32 evaluation every path shares.
+        settings: a subset of ``dataset.settings()`` (default: all of them).
+        rerank: k-reciprocal re-ranking of every split.
+        flip: average each image's features with its mirror image's.
         workers: image-decoding processes of the test loader (``data.workers``).
         plan: the splits drawn by :func:`plan_protocol` beforehand (e.g. to state the cost
-            first); drawn here from ``dataset``, ``root``, ``settings`` when None.
+            first); drawn here from ``dataset`` and ``settings`` when None.
         progress: a progress bar while embedding.
     """
     if plan is None:
-        plan = plan_protocol(dataset, root, settings, regdb_trial)
+        plan = plan_protocol(dataset, settings)
     feats = extract_features(
         model, plan.records, height, width, runtime, workers=workers, flip=flip, progress=progress
     )
     index = {r.path: i for i, r in enumerate(plan.records)}
     results = {
-        key: evaluate_split(feats, index, query, gallery, protocol_name(dataset), rerank)
+        key: evaluate_split(feats, index, query, gallery, dataset.protocol, rerank)
         for key, (query, gallery) in plan.splits.items()
     }
     table = pd.DataFrame(

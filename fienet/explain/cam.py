@@ -139,7 +139,7 @@ class CamExplainer:
 
 def final_layer(model: FIENet) -> str:
     """Name of the map the head pools: ``"mpim"``, else ``"pfam"``, else ``"layer4"`` (the baseline)."""
-    return "mpim" if model.mpim is not None else "pfam" if model.pfam is not None else "layer4"
+    return model.final_layer  # one rule, in fienet.model.fienet.final_layer
 
 
 class CamPair(NamedTuple):

@@ -30,6 +30,14 @@ from fienet.model.pfam import PFAM
 TARGET_LAYERS: tuple[str, ...] = ("layer1", "layer2", "layer3", "layer4", "pfam3", "pfam", "mpim")
 
 
+def final_layer(cfg: ModelConfig) -> str:
+    """The last map before pooling (``mpim``, else ``pfam``, else ``layer4``): what to explain.
+
+    Explaining each variant at its own final map compares variants like for like.
+    """
+    return "mpim" if cfg.mpim else "pfam" if cfg.pfam else "layer4"
+
+
 class FIENet(nn.Module):
     """The Fine-grained Information Exploration Network.
 
@@ -56,6 +64,7 @@ class FIENet(nn.Module):
         self.mpim = MPIM(c4, cfg.mpim_dilations, cfg.mpim_reduction, cfg.mpim_groups) if cfg.mpim else None
         self.head = ReIDHead(c4, num_classes, cfg.gem_p)
         self.feature_dim: int = c4
+        self.final_layer: str = final_layer(cfg)  # the map the head pools, as a Grad-CAM layer name
 
     def forward_features(self, visible: Tensor | None = None, infrared: Tensor | None = None) -> Tensor:
         """Final feature map of a batch of visible and/or infrared images.
