@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -206,3 +207,29 @@ def test_notebooks_are_stored_clean_with_a_parameters_cell(path: Path) -> None:
         f"{path.name}: stored with outputs; clear them, or run `make git-filter` so that git add strips them"
     assert "parameters" in code[0].get("metadata", {}).get("tags", []), f"{path.name}: first code cell not tagged 'parameters'"
     assert re.match(r"\d\d_", path.name), f"{path.name}: notebooks are numbered"
+
+
+def _as_in_head(path: Path) -> str:
+    """The notebook as the last commit holds it (the file itself outside git)."""
+    try:
+        return subprocess.run(
+            ["git", "show", f"HEAD:./{path.name}"], cwd=path.parent, capture_output=True, text=True, check=True
+        ).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return path.read_text()
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebooks_are_stored_as_the_filter_writes_them(path: Path, tmp_path: Path) -> None:
+    """A fresh clone with the nbstripout filter must not see a stored notebook as modified."""
+    pytest.importorskip("nbstripout")
+    copy = tmp_path / path.name
+    copy.write_text(_as_in_head(path))
+    stripped = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--keep-id", "--textconv", str(copy)],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert stripped == copy.read_text(), (
+        f"{path.name}: not in the form the nbstripout filter stores (key order or metadata differ); "
+        f"run `python -m nbstripout --keep-id {path}` and commit"
+    )
