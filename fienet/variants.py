@@ -34,7 +34,7 @@ class Variant:
 
     def overrides(self) -> list[str]:
         """The ``section.field=value`` switches that make a config this variant."""
-        switches = [f"model.pfam={self.pfam}", f"model.mpim={self.mpim}"]
+        switches = [f"model.pfam={str(self.pfam).lower()}", f"model.mpim={str(self.mpim).lower()}"]  # YAML spelling
         if not self.igcl:
             switches.append("loss.igcl_weight=0")
         return switches

@@ -172,6 +172,22 @@ KERNEL_READY_JS = """() => {
             && w.sessionContext.session.kernel.status === 'idle');
 }"""
 
+RUN_DONE_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!kernel || kernel.status !== 'idle') return false;
+  const cells = w.content.model.cells;
+  let allRun = true;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type !== 'code') continue;
+    for (let j = 0; j < cell.outputs.length; j++) {
+      if (cell.outputs.get(j).type === 'error') return true;
+    }
+    if (cell.executionCount === null) allRun = false;
+  }
+  return allRun;
+}"""
 
 def _text(output: dict) -> str:
     value = output.get("text", "")
@@ -204,7 +220,9 @@ def _open_and_run(page: Any, lab: Lab, name: str) -> list[dict]:
     page.wait_for_function(KERNEL_READY_JS, timeout=START_TIMEOUT * 1000)
     page.set_default_timeout(RUN_TIMEOUT * 1000)
     page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
-    page.wait_for_function(KERNEL_READY_JS, timeout=RUN_TIMEOUT * 1000, polling=500)
+    # An idle kernel alone is no sign of the end: right after Run All it may not have received
+    # the first cell yet. Done means idle with every code cell run, or an error that stopped it.
+    page.wait_for_function(RUN_DONE_JS, timeout=RUN_TIMEOUT * 1000, polling=500)
     return page.evaluate(OUTPUTS_JS)
 
 
