@@ -172,6 +172,21 @@ KERNEL_READY_JS = """() => {
             && w.sessionContext.session.kernel.status === 'idle');
 }"""
 
+# Run All has begun: the kernel is busy or a code cell has an execution count.
+STARTED_JS = """() => {
+  const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  if (!kernel) return false;
+  if (kernel.status === 'busy') return true;
+  const cells = w.content.model.cells;
+  for (let i = 0; i < cells.length; i++) {
+    const cell = cells.get(i);
+    if (cell.type === 'code' && cell.executionCount !== null) return true;
+  }
+  return false;
+}"""
+RUN_ALL_TRIES = 5
+RUN_START_TIMEOUT = 20  # s for the first cell to start after Run All
 RUN_DONE_JS = """() => {
   const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
   const kernel = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
@@ -216,10 +231,22 @@ def _check_outputs(name: str, cells: list[dict]) -> int:
 
 
 def _open_and_run(page: Any, lab: Lab, name: str) -> list[dict]:
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
     page.goto(lab.url(f"lab/tree/{name}"))
     page.wait_for_function(KERNEL_READY_JS, timeout=START_TIMEOUT * 1000)
     page.set_default_timeout(RUN_TIMEOUT * 1000)
-    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+    # Run All on a page that has not finished loading the notebook runs nothing: ask again until
+    # the first code cell has started (a request sent twice is harmless: nothing ran the first time).
+    for _ in range(RUN_ALL_TRIES):
+        page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-all-cells')")
+        try:
+            page.wait_for_function(STARTED_JS, timeout=RUN_START_TIMEOUT * 1000, polling=250)
+            break
+        except PlaywrightTimeout:
+            continue
+    else:
+        raise AssertionError(f"{name}: Run All started no cell in {RUN_ALL_TRIES} tries:\n" + lab.log())
     # An idle kernel alone is no sign of the end: right after Run All it may not have received
     # the first cell yet. Done means idle with every code cell run, or an error that stopped it.
     page.wait_for_function(RUN_DONE_JS, timeout=RUN_TIMEOUT * 1000, polling=500)
