@@ -18,21 +18,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from fienet.arrays import as_vector
 from fienet.evaluation.distance import compute_distmat, map_chunks, row_chunks
-from fienet.evaluation.metrics import QueryStats, check_protocol, query_stats, summarize_stats
+from fienet.evaluation.metrics import QueryStats, check_protocol, identity_codes, query_stats, summarize_stats
 
 # Distance entries per query chunk when no chunk size is given: 16M float32 = 64 MB.
 _DEFAULT_CHUNK_ENTRIES = 1 << 24
-
-
-def _vector(x: np.ndarray | torch.Tensor | list, name: str, length: int) -> np.ndarray:
-    """A (length,) numpy vector, or an error naming the argument."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.ndim != 1 or x.shape[0] != length:
-        raise ValueError(f"{name} has shape {x.shape}; expected ({length},), one entry per feature row")
-    return x
 
 
 def evaluate_chunked(
@@ -70,16 +61,11 @@ def evaluate_chunked(
     num_q, num_g = len(q_feats), len(g_feats)
     if num_q == 0 or num_g == 0:
         raise ValueError(f"need at least one query and one gallery feature, got {num_q} and {num_g}")
-    q_pids = _vector(q_pids, "q_pids", num_q)
-    q_camids = _vector(q_camids, "q_camids", num_q)
-    g_pids = _vector(g_pids, "g_pids", num_g)
-    g_camids = _vector(g_camids, "g_camids", num_g)
-
-    # The same identity codes evaluate() builds: a query identity absent from the gallery is -1.
-    g_ids, g_codes = np.unique(g_pids, return_inverse=True)
-    g_codes = g_codes.astype(np.int32)
-    at = np.minimum(np.searchsorted(g_ids, q_pids), g_ids.size - 1)
-    q_codes = np.where(g_ids[at] == q_pids, at, -1).astype(np.int32)
+    q_pids = as_vector(q_pids, "q_pids", num_q)
+    q_camids = as_vector(q_camids, "q_camids", num_q)
+    g_pids = as_vector(g_pids, "g_pids", num_g)
+    g_camids = as_vector(g_camids, "g_camids", num_g)
+    q_codes, g_codes = identity_codes(q_pids, g_pids)  # the same codes evaluate() builds
 
     step = chunk_size or max(1, _DEFAULT_CHUNK_ENTRIES // num_g)
     parts: list[QueryStats] = []

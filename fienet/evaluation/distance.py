@@ -9,6 +9,8 @@ from typing import Callable, Sequence, TypeVar
 import numpy as np
 import torch
 
+from fienet.arrays import as_features
+
 METRICS = ("cosine", "euclidean")
 
 # Rows per chunk are chosen so that one chunk holds about this many matrix entries: large
@@ -17,21 +19,6 @@ METRICS = ("cosine", "euclidean")
 _CHUNK_ENTRIES = 1 << 20
 
 T = TypeVar("T")
-
-
-def _as_features(x: np.ndarray | torch.Tensor, name: str) -> np.ndarray:
-    """Turns a (N, D) numpy array or tensor into a float64 numpy array, checking it."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be a 2-D (N, D) feature matrix, got shape {x.shape}")
-    if not np.issubdtype(x.dtype, np.number) or np.issubdtype(x.dtype, np.complexfloating):
-        raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
-    x = x.astype(np.float64, copy=False)
-    if not np.isfinite(x).all():
-        raise ValueError(f"{name} contains NaN or infinite values; expected finite features")
-    return x
 
 
 def compute_distmat(
@@ -58,8 +45,8 @@ def compute_distmat(
         raise ValueError(f"unknown metric {metric!r}; expected one of {METRICS}")
     if chunk_size is not None and (not isinstance(chunk_size, int) or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive int or None, got {chunk_size!r}")
-    q = _as_features(q_feats, "q_feats")
-    g = _as_features(g_feats, "g_feats")
+    q = as_features(q_feats, "q_feats")
+    g = as_features(g_feats, "g_feats")
     if q.shape[1] != g.shape[1]:
         raise ValueError(
             f"q_feats has feature size {q.shape[1]} but g_feats has {g.shape[1]}; expected equal"

@@ -22,6 +22,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from fienet.arrays import as_vector
 from fienet.evaluation.distance import map_chunks, row_chunks
 from fienet.protocols import PROTOCOLS
 SYSU_IR_QUERY_CAM = 3  # SYSU-MM01 infrared camera placed in the same room as ...
@@ -37,18 +38,15 @@ class QueryStats(NamedTuple):
     rank: np.ndarray  # int64 1-based CMC rank of the first true match; > max_rank means "beyond"
 
 
-def _as_vector(
-    x: np.ndarray | torch.Tensor | list, name: str, length: int, what: str
-) -> np.ndarray:
-    """A (length,) numpy vector of pids or camids, or an error naming the argument."""
-    if isinstance(x, torch.Tensor):
-        x = x.detach().cpu().numpy()
-    x = np.asarray(x)
-    if x.ndim != 1 or x.shape[0] != length:
-        raise ValueError(
-            f"{name} has shape {x.shape} but distmat has {length} {what}; expected ({length},)"
-        )
-    return x
+def identity_codes(q_pids: np.ndarray, g_pids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Contiguous int32 identity codes ``(q_codes, g_codes)``; a query identity absent from the gallery is -1.
+
+    Codes make the per-row identity comparisons integer work; -1 never matches.
+    """
+    g_ids, g_codes = np.unique(g_pids, return_inverse=True)
+    at = np.minimum(np.searchsorted(g_ids, q_pids), g_ids.size - 1)
+    q_codes = np.where(g_ids[at] == q_pids, at, -1).astype(np.int32)
+    return q_codes, g_codes.astype(np.int32)
 
 
 def protocol_kept(
@@ -282,17 +280,12 @@ def evaluate(
     if np.isnan(distmat).any():
         raise ValueError("distmat contains NaN; expected finite distances (check the features)")
     num_q, num_g = distmat.shape
-    q_pids = _as_vector(q_pids, "q_pids", num_q, "query rows")
-    g_pids = _as_vector(g_pids, "g_pids", num_g, "gallery columns")
-    q_camids = _as_vector(q_camids, "q_camids", num_q, "query rows")
-    g_camids = _as_vector(g_camids, "g_camids", num_g, "gallery columns")
+    q_pids = as_vector(q_pids, "q_pids", num_q, f" but distmat has {num_q} query rows")
+    g_pids = as_vector(g_pids, "g_pids", num_g, f" but distmat has {num_g} gallery columns")
+    q_camids = as_vector(q_camids, "q_camids", num_q, f" but distmat has {num_q} query rows")
+    g_camids = as_vector(g_camids, "g_camids", num_g, f" but distmat has {num_g} gallery columns")
 
-    # Contiguous identity codes make the per-row identity comparisons integer work;
-    # a query identity absent from the gallery gets -1 and never matches.
-    g_ids, g_codes = np.unique(g_pids, return_inverse=True)
-    g_codes = g_codes.astype(np.int32)
-    at = np.minimum(np.searchsorted(g_ids, q_pids), g_ids.size - 1)
-    q_codes = np.where(g_ids[at] == q_pids, at, -1).astype(np.int32)
+    q_codes, g_codes = identity_codes(q_pids, g_pids)
 
     def one(rows: slice) -> QueryStats:
         return query_stats(

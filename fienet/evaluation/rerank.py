@@ -18,7 +18,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from fienet.evaluation.distance import _as_features, rank_rows
+from fienet.arrays import as_features
+from fienet.evaluation.distance import rank_rows
 
 # Query rows handled per step of the Jaccard sum; bounds the temporary pair arrays.
 _JACCARD_QUERY_CHUNK = 256
@@ -163,8 +164,8 @@ def rerank(
             raise ValueError(f"{name} must be a positive int, got {value!r}")
     if not 0.0 <= lambda_value <= 1.0:
         raise ValueError(f"lambda_value must lie in [0, 1], got {lambda_value!r}")
-    q = _as_features(q_feats, "q_feats")
-    g = _as_features(g_feats, "g_feats")
+    q = as_features(q_feats, "q_feats")
+    g = as_features(g_feats, "g_feats")
     if q.shape[1] != g.shape[1]:
         raise ValueError(f"q_feats has feature size {q.shape[1]} but g_feats has {g.shape[1]}")
     num_q, n = q.shape[0], q.shape[0] + g.shape[0]

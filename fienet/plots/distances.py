@@ -9,7 +9,8 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from fienet.plots.labels import as_features, as_labels
+from fienet.arrays import as_features
+from fienet.plots.labels import as_labels
 
 SAME_WITHIN = "same identity, within modality"
 DIFF_WITHIN = "different identity, within modality"
@@ -37,7 +38,7 @@ def pairwise_distance_groups(
     Raises:
         ValueError: a zero row (cosine undefined) or labels that do not match the features.
     """
-    x = as_features(features)
+    x = as_features(features, min_rows=1)
     pids, modalities = as_labels(pids, modalities, x.shape[0])
     norms = np.linalg.norm(x, axis=1)
     if np.any(norms == 0):

@@ -12,7 +12,8 @@ from matplotlib.lines import Line2D
 from sklearn.manifold import TSNE
 
 from fienet.modalities import MODALITIES
-from fienet.plots.labels import as_features, as_labels
+from fienet.arrays import as_features
+from fienet.plots.labels import as_labels
 from fienet.plots.images import MODALITY_MARKERS
 
 
@@ -34,7 +35,7 @@ def tsne_points(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -
     Raises:
         ValueError: fewer than two rows, non-finite values or a non-positive perplexity.
     """
-    x = as_features(features)
+    x = as_features(features, min_rows=1)
     if x.shape[0] < 2:
         raise ValueError(f"features has {x.shape[0]} row; expected at least 2 for t-SNE")
     if perplexity <= 0:
@@ -75,7 +76,7 @@ def plot_embedding(
     Raises:
         ValueError: ``points`` is not (N, 2) or the labels do not match it.
     """
-    xy = as_features(points, "points")
+    xy = as_features(points, "points", min_rows=1)
     if xy.shape[1] != 2:
         raise ValueError(f"points has shape {xy.shape}; expected (N, 2)")
     pids, modalities = as_labels(pids, modalities, xy.shape[0])
@@ -124,7 +125,7 @@ def embedding_tsne(
     Returns:
         The Figure with one scatter axes.
     """
-    x = as_features(features)
+    x = as_features(features, min_rows=1)
     as_labels(pids, modalities, x.shape[0])  # fail before the slow projection
     return plot_embedding(tsne_points(x, seed, perplexity), pids, modalities, title, ax)
 
@@ -155,7 +156,8 @@ def tsne_pair(
     Raises:
         ValueError: the two feature sets have different numbers of rows.
     """
-    before, after = as_features(feats_before, "feats_before"), as_features(feats_after, "feats_after")
+    before = as_features(feats_before, "feats_before", min_rows=1)
+    after = as_features(feats_after, "feats_after", min_rows=1)
     if before.shape[0] != after.shape[0]:
         raise ValueError(f"feats_before has {before.shape[0]} rows and feats_after "
                          f"{after.shape[0]}; expected the same images in both")

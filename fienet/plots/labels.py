@@ -1,4 +1,4 @@
-"""Checks on the per-sample arrays (features, identities, modalities) that figures take."""
+"""Checks on the per-sample labels (identities, modalities) that figures take; features: :mod:`fienet.arrays`."""
 
 from __future__ import annotations
 
@@ -7,20 +7,6 @@ from typing import Sequence
 import numpy as np
 
 from fienet.modalities import MODALITIES
-
-
-def as_features(features: np.ndarray, name: str = "features") -> np.ndarray:
-    """Return ``features`` as a finite float64 array of shape (N, D).
-
-    Raises:
-        ValueError: wrong number of dimensions, no rows, or non-finite values.
-    """
-    array = np.asarray(features, dtype=np.float64)
-    if array.ndim != 2 or array.shape[0] == 0:
-        raise ValueError(f"{name} has shape {array.shape}; expected (N, D) with N >= 1")
-    if not np.isfinite(array).all():
-        raise ValueError(f"{name} contains NaN or inf; expected finite values")
-    return array
 
 
 def as_labels(
