@@ -2,26 +2,21 @@
 
 from fienet.losses.criterion import TRIPLETS, FIENetCriterion
 from fienet.losses.distances import euclidean_distances, row_distances
-from fienet.losses.identity import IdentityLoss, identity_loss
+from fienet.losses.identity import identity_loss
 from fienet.losses.igcl import (
     IdentityCentres,
-    IdentityGuidedCenterLoss,
     identity_centres,
     igcl_inter,
     igcl_intra,
     igcl_loss,
     igcl_terms,
 )
-from fienet.losses.triplet import TripletHardLoss, TripletWRTLoss, triplet_hard_loss, triplet_wrt_loss
+from fienet.losses.triplet import triplet_hard_loss, triplet_wrt_loss
 
 __all__ = [
     "FIENetCriterion",
     "IdentityCentres",
-    "IdentityGuidedCenterLoss",
-    "IdentityLoss",
     "TRIPLETS",
-    "TripletHardLoss",
-    "TripletWRTLoss",
     "euclidean_distances",
     "identity_centres",
     "identity_loss",

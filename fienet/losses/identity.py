@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 
 def identity_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) -> Tensor:
@@ -24,14 +24,3 @@ def identity_loss(logits: Tensor, labels: Tensor, label_smoothing: float = 0.0) 
             f"got labels in {int(labels.min())}..{int(labels.max())}"
         )
     return F.cross_entropy(logits.float(), labels, label_smoothing=label_smoothing)
-
-
-class IdentityLoss(nn.Module):
-    """Module form of :func:`identity_loss`."""
-
-    def __init__(self, label_smoothing: float = 0.0) -> None:
-        super().__init__()
-        self.label_smoothing = label_smoothing
-
-    def forward(self, logits: Tensor, labels: Tensor) -> Tensor:
-        return identity_loss(logits, labels, self.label_smoothing)

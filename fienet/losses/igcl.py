@@ -31,7 +31,7 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from fienet.losses.distances import euclidean_distances, row_distances
 
@@ -162,14 +162,3 @@ def igcl_loss(
     """
     intra, inter = igcl_terms(feats, labels, is_infrared, margin, with_inter=inter_weight > 0)
     return intra if inter is None else intra + inter_weight * inter
-
-
-class IdentityGuidedCenterLoss(nn.Module):
-    """Module form of :func:`igcl_loss`."""
-
-    def __init__(self, margin: float = 0.3, inter_weight: float = 1.0) -> None:
-        super().__init__()
-        self.margin, self.inter_weight = margin, inter_weight
-
-    def forward(self, feats: Tensor, labels: Tensor, is_infrared: Tensor) -> Tensor:
-        return igcl_loss(feats, labels, is_infrared, self.margin, self.inter_weight)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import Tensor
 
 from fienet.losses.distances import euclidean_distances
 
@@ -76,21 +76,3 @@ def triplet_wrt_loss(feats: Tensor, labels: Tensor) -> Tensor:
     weighted_pos = (w_pos * dist).sum(1)  # (A,)
     weighted_neg = (w_neg * dist).sum(1)  # (A,)
     return F.softplus(weighted_pos - weighted_neg).mean()
-
-
-class TripletHardLoss(nn.Module):
-    """Module form of :func:`triplet_hard_loss`."""
-
-    def __init__(self, margin: float = 0.3) -> None:
-        super().__init__()
-        self.margin = margin
-
-    def forward(self, feats: Tensor, labels: Tensor) -> Tensor:
-        return triplet_hard_loss(feats, labels, self.margin)
-
-
-class TripletWRTLoss(nn.Module):
-    """Module form of :func:`triplet_wrt_loss`."""
-
-    def forward(self, feats: Tensor, labels: Tensor) -> Tensor:
-        return triplet_wrt_loss(feats, labels)
