@@ -96,6 +96,32 @@ def main() -> None:
         for row in run["gap"]:
             print(f"model | {key} | {row['search']} | {row['rank1']:.1f} | {row['rank10']:.1f} | {row['mAP']:.1f} "
                   f"| {run['train_s']:.0f} s")
+    if runs:
+        gap_figure(runs).savefig(out / "gap.png", dpi=120, bbox_inches="tight")
+        print(f"figure: {out / 'gap.png'}")
+
+
+def gap_figure(runs: dict, metric: str = "rank1"):
+    """One panel per preset: each model's visible-to-visible and infrared-to-visible ``metric``."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    presets = sorted({key.split(" @ ")[1] for key in runs}, key=list(TRAIN_PRESETS).index)
+    fig, axes = plt.subplots(1, len(presets), figsize=(4.2 * len(presets), 3.4), sharey=True, squeeze=False)
+    for ax, preset in zip(axes[0], presets):
+        names = [name for name in MODELS if f"{name} @ {preset}" in runs]
+        for j, search in enumerate(("visible-to-visible", "infrared-to-visible")):
+            values = [next(r[metric] for r in runs[f"{n} @ {preset}"]["gap"] if r["search"] == search) for n in names]
+            x = np.arange(len(names)) + (j - 0.5) * 0.38
+            bars = ax.bar(x, values, width=0.36, label=search)
+            ax.bar_label(bars, fmt="%.1f", fontsize=8)
+        ax.set_xticks(np.arange(len(names)), names)
+        ax.set_title(f"preset: {preset}")
+    axes[0][0].set_ylabel(f"{metric} (%)")
+    axes[0][-1].legend(loc="upper left", fontsize=8, frameon=False)
+    fig.suptitle("the modality gap, all-search single-shot: same network, trained on both modalities or visible only")
+    fig.tight_layout()
+    return fig
 
 
 if __name__ == "__main__":
