@@ -7,11 +7,17 @@ file, add a stray folder) without affecting others. Images are a few pixels larg
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
+from torch import nn
+
+from fienet.config import ModelConfig
+from fienet.data import generate_synthetic
+from fienet.model import build_model
 
 # SYSU-MM01 tree: {pid: {camera: number of images}}. Ids 1, 2 train, 3 val, 4..6 test. Counts
 # straddle the multi-shot size (10) and some (id, camera) folders are absent on purpose.
@@ -124,6 +130,31 @@ _NOTEBOOKS_IN_BROWSER: list[str] = []
 
 
 @pytest.hookimpl(trylast=True)  # after -m / -k have deselected what they do
+@pytest.fixture(scope="module")
+def one_thread() -> Iterator[None]:
+    """One intra-op thread for a module (``pytestmark = pytest.mark.usefixtures("one_thread")``):
+    tiny convolutions gain nothing from more, and on a busy machine competing threads make them
+    several times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def model() -> nn.Module:
+    """A tiny random FIENet (resnet18, ``weights=None``, PFAM and MPIM on, 4 identities) in
+    evaluation mode, one per module: what the explanation tests explain."""
+    torch.manual_seed(0)
+    return build_model(ModelConfig(arch="resnet18", weights=None), 4).eval()
+
+
+@pytest.fixture(scope="session")
+def synthetic_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny synthetic preset with its part masks and identity table, generated once; read only."""
+    return generate_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", preset="tiny")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     browser = [i for i in items if i.get_closest_marker("browser") is not None]
     if not browser or any(m.args and m.args[0] for m in browser[0].iter_markers("skipif")):

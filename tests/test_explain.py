@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from fienet.config import ModelConfig
-from fienet.data import SYSUMM01, generate_synthetic, test_transform
+from fienet.data import SYSUMM01, test_transform
 from fienet.data.io import load_image
 from fienet.data.records import Record
 from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
@@ -25,25 +25,7 @@ from fienet.model import build_model
 
 H, W, NUM_CLASSES = 64, 32, 4
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: tiny convolutions gain nothing from more on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return build_model(ModelConfig(arch="resnet18", weights=None), NUM_CLASSES).eval()
-
-
-@pytest.fixture(scope="module")
-def synthetic_root(tmp_path_factory) -> Path:
-    return generate_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", preset="tiny")
+pytestmark = pytest.mark.usefixtures("one_thread")  # model, synthetic_root: tests/conftest.py
 
 
 def _images(n: int, seed: int = 1) -> torch.Tensor:

@@ -5,6 +5,7 @@ correlation, and the audit tables."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,34 +13,18 @@ import pytest
 import torch
 
 from fienet.config import ModelConfig
-from fienet.data import SYSUMM01, generate_synthetic
+from fienet.data import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
-from fienet.explain import (OCCLUSION, ContrastiveTarget, SimilarityScore, SimilarityTarget,
-                            audit_explanations, audit_summary, contrastive_audit, deletion_auc, deletion_curves,
-                            is_empty, mean_baseline, occlusion_maps, randomized_copy, rank_correlation)
+from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, SimilarityScore, SimilarityTarget,
+                            audit_explanations, audit_models, audit_summary, audit_table, contrastive_audit,
+                            deletion_auc, deletion_curves, is_empty, mean_baseline, occlusion_maps, randomized_copy,
+                            rank_correlation)
 from fienet.model import build_model
 
 H, W = 64, 32
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-@pytest.fixture(scope="module")
-def model():
-    torch.manual_seed(0)
-    return build_model(ModelConfig(arch="resnet18", weights=None), 4).eval()
-
-
-@pytest.fixture(scope="module")
-def root(tmp_path_factory) -> Path:
-    return generate_synthetic(tmp_path_factory.mktemp("synthetic") / "tiny", preset="tiny")
+pytestmark = pytest.mark.usefixtures("one_thread")  # model, synthetic_root: tests/conftest.py
 
 
 def _images(n: int, h: int = H, w: int = W, seed: int = 1) -> torch.Tensor:
@@ -49,12 +34,12 @@ def _images(n: int, h: int = H, w: int = W, seed: int = 1) -> torch.Tensor:
 # ---------------------------------------------------------------- the annotation reader
 
 
-def test_part_annotations_read_masks_and_lookalike_truth(root):
-    notes = PartAnnotations(root)
-    table = load_identity_table(root).set_index("pid")
-    query, _ = SYSUMM01(root).test_split()
+def test_part_annotations_read_masks_and_lookalike_truth(synthetic_root):
+    notes = PartAnnotations(synthetic_root)
+    table = load_identity_table(synthetic_root).set_index("pid")
+    query, _ = SYSUMM01(synthetic_root).test_split()
     image = query[0].path
-    assert np.array_equal(notes.mask(image), load_part_mask(root, image))
+    assert np.array_equal(notes.mask(image), load_part_mask(synthetic_root, image))
     small = notes.mask(image, 16, 8)
     assert small.shape == (16, 8) and set(np.unique(small)) <= set(np.unique(notes.mask(image)))
     grouped = table[table.groupby("group")["group"].transform("size") > 1]
@@ -170,11 +155,11 @@ def _records(root: Path, identities: int):
     return [r for r in query + gallery if r.pid in keep]
 
 
-def test_audit_scores_every_setting_on_the_same_images(model, root):
-    records = _records(root, 1)
+def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
+    records = _records(synthetic_root, 1)
     settings = [("gradcam", "layer3"), ("hirescam", "pfam3")]
-    audit = audit_explanations(model, PartAnnotations(root), records, H, W, settings, fraction=4, overlap=False,
-                               deletion_steps=4)
+    inputs = AuditInputs(PartAnnotations(synthetic_root), records, H, W, fraction=4, overlap=False, deletion_steps=4)
+    audit = audit_explanations(model, inputs, settings)
     table = audit.per_image
     assert table.groupby(["method", "layer"], sort=False).size().to_dict() == {
         OCCLUSION: len(records), ("gradcam", "layer3"): len(records), ("hirescam", "pfam3"): len(records)}
@@ -199,18 +184,20 @@ def test_audit_scores_every_setting_on_the_same_images(model, root):
     # a layer the model lacks is skipped, not an error
     baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
     # (and a pool may hold other identities in one modality only, e.g. look-alikes' visible images)
-    others = [r for r in _records(root, 3) if r.modality == VISIBLE and r.pid not in {x.pid for x in records}]
-    skipped = audit_explanations(baseline, PartAnnotations(root), records, H, W, [("gradcam", "pfam3")],
-                                 pool=others, fraction=4, overlap=False, deletion_steps=2)
+    others = [r for r in _records(synthetic_root, 3) if r.modality == VISIBLE and r.pid not in {x.pid for x in records}]
+    inputs = replace(inputs, pool=others, deletion_steps=2)
+    skipped = audit_explanations(baseline, inputs, [("gradcam", "pfam3")])
     assert audit_summary(skipped).index.tolist() == [OCCLUSION]
+    with pytest.raises(ValueError, match="records is empty"):
+        replace(inputs, records=())
 
 
-def test_contrastive_audit_scores_the_parts_a_pair_differs_in(model, root):
-    records = _records(root, 8)
-    notes = PartAnnotations(root)
+def test_contrastive_audit_scores_the_parts_a_pair_differs_in(model, synthetic_root):
+    records = _records(synthetic_root, 8)
+    notes = PartAnnotations(synthetic_root)
     queries = [r for r in records if r.modality == INFRARED]
-    audit = contrastive_audit(model, notes, queries, H, W, [("gradcam", "layer3")], pool=records, fraction=4,
-                              overlap=False)
+    audit = contrastive_audit(model, AuditInputs(notes, queries, H, W, pool=records, fraction=4, overlap=False),
+                              [("gradcam", "layer3")])
     table = audit.per_image
     assert len(table) > 0 and set(table["modality"]) == {INFRARED}
     for _, row in table.iterrows():
@@ -219,3 +206,28 @@ def test_contrastive_audit_scores_the_parts_a_pair_differs_in(model, root):
     summary = audit_summary(audit)
     assert summary.index.tolist() == [OCCLUSION, ("gradcam", "layer3")]
     assert summary["deletion AUC / random"].isna().all()  # not measured for the contrastive score
+
+
+def test_audit_inputs_from_split_take_the_first_identities_and_their_lookalikes(synthetic_root):
+    notes = PartAnnotations(synthetic_root)
+    query, gallery = SYSUMM01(synthetic_root).test_split()
+    inputs = AuditInputs.from_split(notes, query, gallery, H, W, identities=2, per_identity=2, fraction=4)
+    ids = sorted({r.pid for r in query})[:2]
+    assert [r.pid for r in inputs.records] == [ids[0], ids[0], ids[1], ids[1]]
+    assert len({r.path for r in inputs.records}) == 4 and inputs.fraction == 4
+    wanted = set(ids) | {m for pid in ids for m in notes.lookalikes(pid)}
+    assert {r.pid for r in inputs.pool} == {r.pid for r in gallery if r.pid in wanted}
+    assert inputs.everything[:4] == list(inputs.records) and len(inputs.everything) == 4 + len(inputs.pool)
+
+
+def test_audit_models_stacks_one_audit_per_model_on_the_same_images(model, synthetic_root):
+    records = _records(synthetic_root, 1)
+    inputs = AuditInputs(PartAnnotations(synthetic_root), records, H, W, fraction=4, overlap=False, deletion_steps=2)
+    baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
+    audits = audit_models({"baseline": baseline, "FIENet": model}, inputs, [("gradcam", "pfam3")])
+    table = audit_table(audits)
+    assert table.index.names == ["model", "method", "layer"]
+    assert table.index.tolist() == [("baseline", *OCCLUSION), ("FIENet", *OCCLUSION), ("FIENet", "gradcam", "pfam3")]
+    for name, audit in audits.items():
+        assert audit.per_image["path"].iloc[: len(records)].tolist() == [r.path for r in records]
+        assert table.loc[name].equals(audit_summary(audit))

@@ -15,15 +15,7 @@ from fienet.model.head import GeM
 
 NUM_CLASSES = 4
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One intra-op thread: these tiny convolutions gain nothing from more, and on a busy
-    machine competing threads make them several times slower."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def _cfg(**kw) -> ModelConfig:

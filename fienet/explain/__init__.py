@@ -12,13 +12,15 @@ whether they tell the truth.
 - :mod:`~fienet.explain.agreement`: empty maps and rank correlation between maps.
 - :mod:`~fienet.explain.audit`: every CAM setting scored five ways on the same images.
 - :mod:`~fienet.explain.contrastive`: match against look-alike, scored on the parts they differ in.
+- :mod:`~fienet.explain.comparison`: both audits of several models on the same images, one table.
 
 Draw the maps with :func:`fienet.plots.cam.cam_overlay` and :func:`fienet.plots.cam.cam_grid`.
 """
 
 from fienet.explain.agreement import is_empty, rank_correlation
-from fienet.explain.audit import OCCLUSION, Audit, audit_explanations, audit_summary
+from fienet.explain.audit import OCCLUSION, Audit, AuditInputs, audit_explanations, audit_summary
 from fienet.explain.cam import CAM_METHODS, CamExplainer, CamPair, explain_pair, final_layer
+from fienet.explain.comparison import CONTRASTIVE_COLUMNS, audit_models, audit_table
 from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
 from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares
 from fienet.explain.perturbation import (SimilarityScore, deletion_auc, deletion_curves, mean_baseline,
@@ -30,10 +32,12 @@ from fienet.explain.wrapper import OUTPUTS, ModalityWrapper, eval_mode
 
 __all__ = [
     "CAM_METHODS",
+    "CONTRASTIVE_COLUMNS",
     "OCCLUSION",
     "OUTPUTS",
     "REFERENCES",
     "Audit",
+    "AuditInputs",
     "CamExplainer",
     "CamPair",
     "ContrastiveTarget",
@@ -44,7 +48,9 @@ __all__ = [
     "attention_on_parts",
     "attention_summary",
     "audit_explanations",
+    "audit_models",
     "audit_summary",
+    "audit_table",
     "cam_energy_shares",
     "contrastive_audit",
     "deletion_auc",

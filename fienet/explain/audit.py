@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -135,59 +135,146 @@ def score_maps(maps: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[in
     return pd.DataFrame(rows)
 
 
-def _say(progress: bool, message: str) -> None:
-    if progress:  # plain lines on stdout: in a notebook, stderr reads like a warning
-        print(message, file=sys.stdout, flush=True)
+@dataclass(frozen=True)
+class AuditInputs:
+    """What an audit explains and how it checks it: the same for every model and both audits.
+
+    Attributes:
+        annotations: the synthetic dataset's masks and identity table.
+        records: images to explain; with ``pool`` they hold both modalities of every identity.
+        height, width: network input size.
+        pool: more images that only serve as references (e.g. the gallery when explaining
+            queries, with the explained identities' look-alikes for the contrastive audit).
+        fraction: occlusion window = 1/fraction of each side.
+        overlap: occlusion stride of half a window, or of a whole one (a quarter of the passes).
+        deletion_steps: points of each deletion curve, minus one.
+        seed: seed of the randomised weights and of the random deletion order.
+        batch_size: images per CAM pass.
+        progress: print a line per stage (on stdout: in a notebook, stderr reads like a warning).
+    """
+
+    annotations: PartAnnotations
+    records: tuple[Record, ...]
+    height: int
+    width: int
+    pool: tuple[Record, ...] = ()
+    fraction: int = 8
+    overlap: bool = True
+    deletion_steps: int = 10
+    seed: int = 0
+    batch_size: int = 16
+    progress: bool = False
+
+    def __post_init__(self) -> None:
+        if not self.records:
+            raise ValueError("records is empty; expected synthetic images to explain")
+        object.__setattr__(self, "records", tuple(self.records))
+        object.__setattr__(self, "pool", tuple(self.pool))
+
+    @classmethod
+    def from_split(
+        cls,
+        annotations: PartAnnotations,
+        query: Sequence[Record],
+        gallery: Sequence[Record],
+        height: int,
+        width: int,
+        identities: int,
+        per_identity: int,
+        **checks: Any,
+    ) -> AuditInputs:
+        """Queries of the first test identities, referenced by their gallery images.
+
+        A fixed rule, the same for every model: the ``identities`` smallest query pids,
+        ``per_identity`` of each one's queries spread evenly over its list; the pool holds the
+        gallery images of those identities and of their look-alikes.
+
+        Args:
+            annotations, height, width: as the attributes.
+            query, gallery: one split of the dataset's protocol.
+            identities: how many query identities to explain.
+            per_identity: queries per identity.
+            **checks: the other attributes (``fraction``, ``overlap``, ...).
+        """
+        ids = sorted({r.pid for r in query})[:identities]
+        records = []
+        for pid in ids:
+            own = [r for r in query if r.pid == pid]
+            records += own[:: max(1, len(own) // per_identity)][:per_identity]
+        wanted = set(ids) | {m for pid in ids for m in annotations.lookalikes(pid)}
+        pool = [r for r in gallery if r.pid in wanted]
+        return cls(annotations, tuple(records), height, width, tuple(pool), **checks)
+
+    @property
+    def everything(self) -> list[Record]:
+        """The explained records first, then the pool's images that are not among them."""
+        known = {r.path for r in self.records}
+        return [*self.records, *(r for r in self.pool if r.path not in known)]
+
+    def load(self, device: torch.device | str) -> Tensor:
+        """(M, 3, H, W) images of :attr:`everything` on ``device``, after checking the identity table."""
+        everything = self.everything
+        self.annotations.check_pids({r.pid for r in everything})
+        return load_images(everything, self.height, self.width).to(device)
+
+    def masks(self, records: Sequence[Record]) -> np.ndarray:
+        """(N, H, W) part masks of ``records`` at the network's input size."""
+        return np.stack([self.annotations.mask(r.path, self.height, self.width) for r in records])
+
+    def grid(self) -> tuple[int, int]:
+        """The occlusion's resolution: window positions along the height and the width."""
+        return occlusion_window(self.height, self.width, self.fraction, self.overlap)[2]
+
+    def say(self, message: str) -> None:
+        if self.progress:
+            print(message, file=sys.stdout, flush=True)
 
 
-def audit_explanations(
-    model: FIENet,
-    annotations: PartAnnotations,
-    records: Sequence[Record],
-    height: int,
-    width: int,
-    settings: Sequence[Setting],
-    pool: Sequence[Record] = (),
-    fraction: int = 8,
-    overlap: bool = True,
-    deletion_steps: int = 10,
-    seed: int = 0,
-    batch_size: int = 16,
-    progress: bool = False,
-) -> Audit:
+def occlusion_rows(base: pd.DataFrame, occlusion: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[int]],
+                   grid: tuple[int, int]) -> pd.DataFrame:
+    """The occlusion reference as rows of an audit: its positive part scored like a CAM."""
+    table = pd.concat([base, score_maps(np.clip(occlusion, 0, None), masks, labels)], axis=1)
+    return table.assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}", spearman=np.nan)
+
+
+def has_layer(model: FIENet, layer: str) -> bool:
+    """Whether ``model`` has ``layer`` (the baseline has no ``pfam3``): audits skip it otherwise."""
+    try:
+        model.target_layer(layer)
+    except ValueError:
+        return False
+    return True
+
+
+def as_audit(tables: Sequence[pd.DataFrame], curves: dict[Setting, np.ndarray]) -> Audit:
+    """One :class:`Audit` from per-setting tables, setting columns first."""
+    per_image = pd.concat(tables, ignore_index=True)
+    front = ["method", "layer", "cells"]
+    return Audit(per_image[front + [c for c in per_image.columns if c not in front]], curves)
+
+
+def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Setting]) -> Audit:
     """Score CAM settings of one model against the masks, occlusion, randomisation and deletion.
 
     Args:
         model: FIENet or the baseline, in its device.
-        annotations: the synthetic dataset's masks and identity table.
-        records: images to explain; with ``pool`` they hold both modalities of every identity.
-        height, width: network input size.
+        inputs: the images and the checks' parameters (:class:`AuditInputs`).
         settings: (method, layer) pairs; a layer the model lacks (``pfam3`` of the baseline) is
             skipped.
-        pool: more images that only serve as references (e.g. the gallery when explaining queries).
-        fraction, overlap: occlusion window = 1/fraction of each side, stride half a window
-            (``overlap``) or a whole one (a quarter of the forward passes).
-        deletion_steps: points of each deletion curve, minus one.
-        seed: seed of the randomised weights and of the random deletion order.
-        batch_size: images per CAM pass.
-        progress: print a line per stage.
 
     Returns:
         :class:`Audit`; summarise it with :func:`audit_summary`. The occlusion reference itself
         is a setting (``OCCLUSION``) in both.
     """
-    if not records:
-        raise ValueError("records is empty; expected synthetic images to explain")
     device = next(model.parameters()).device
-    known = {r.path for r in records}
-    everything = [*records, *(r for r in pool if r.path not in known)]
-    annotations.check_pids({r.pid for r in everything})
-    n = len(records)
-    images_all = load_images(everything, height, width).to(device)  # (M, 3, H, W)
+    records, everything = inputs.records, inputs.everything
+    n, height, width = len(records), inputs.height, inputs.width
+    images_all = inputs.load(device)  # (M, 3, H, W)
     images = images_all[:n]  # (N, 3, H, W)
-    masks = np.stack([annotations.mask(r.path, height, width) for r in records])  # (N, H, W)
-    labels = [annotations.labels(annotations.distinguishing_parts(r.pid)) for r in records]
-    random_model = randomized_copy(model, seed)
+    masks = inputs.masks(records)  # (N, H, W)
+    notes = inputs.annotations
+    labels = [notes.labels(notes.distinguishing_parts(r.pid)) for r in records]
+    random_model = randomized_copy(model, inputs.seed)
     # references come from the explained identities' images only (the pool may hold look-alikes
     # with one modality); the explained records are the first n of these rows
     own = [i for i, r in enumerate(everything) if r.pid in {x.pid for x in records}]
@@ -197,45 +284,34 @@ def audit_explanations(
     base = pd.DataFrame({"path": [r.path for r in records], "pid": [r.pid for r in records],
                          "modality": [r.modality for r in records]})  # fmt: skip
 
-    _say(progress, f"occlusion maps of {n} images ...")
-    occlusion = per_modality(occlusion_maps, model, records, images, references, fraction=fraction,
-                             overlap=overlap)  # (N, H, W)
-    grid = occlusion_window(height, width, fraction, overlap)[2]  # the occlusion's resolution
-    curves: dict[Setting, np.ndarray] = {}
-    rng = np.random.default_rng(seed)
-    curves[("random", "order")] = per_modality(
-        deletion_curves, model, records, images, references, rng.random((n, height, width)), steps=deletion_steps
-    )
+    inputs.say(f"occlusion maps of {n} images ...")
+    occlusion = per_modality(occlusion_maps, model, records, images, references, fraction=inputs.fraction,
+                             overlap=inputs.overlap)  # (N, H, W)
+    grid = inputs.grid()
 
     def deletion(maps: np.ndarray) -> np.ndarray:
-        return per_modality(deletion_curves, model, records, images, references, maps, steps=deletion_steps)
+        return per_modality(deletion_curves, model, records, images, references, maps, steps=inputs.deletion_steps)
 
-    tables = []
-    positive = np.clip(occlusion, 0, None)
-    curves[OCCLUSION] = deletion(occlusion)
-    table = pd.concat([base, score_maps(positive, masks, labels)], axis=1)
-    table["spearman"] = np.nan
-    tables.append(table.assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}"))
-
+    rng = np.random.default_rng(inputs.seed)
+    curves: dict[Setting, np.ndarray] = {("random", "order"): deletion(rng.random((n, height, width))),
+                                         OCCLUSION: deletion(occlusion)}  # fmt: skip
+    tables = [occlusion_rows(base, occlusion, masks, labels, grid)]
     for setting in settings:
         method, layer = setting
-        try:
-            model.target_layer(layer)
-        except ValueError:
+        if not has_layer(model, layer):
             continue  # e.g. pfam3 of the baseline
-        _say(progress, f"{method} at {layer}: CAMs, CAMs of the randomised model, deletion ...")
-        cams = cam_maps(model, setting, images, records, [SimilarityTarget(r) for r in references], batch_size)
+        inputs.say(f"{method} at {layer}: CAMs, CAMs of the randomised model, deletion ...")
+        cams = cam_maps(model, setting, images, records, [SimilarityTarget(r) for r in references],
+                        inputs.batch_size)  # fmt: skip
         random_cams = cam_maps(random_model, setting, images, records, [SimilarityTarget(r) for r in random_refs],
-                               batch_size)  # fmt: skip
+                               inputs.batch_size)  # fmt: skip
         curves[setting] = deletion(cams)
         table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
         randomised = score_maps(random_cams, masks, labels).add_prefix("random_")
         cells = layer_cells(model, layer, images[0], records[0].modality)
         tables.append(pd.concat([table, randomised], axis=1).assign(method=method, layer=layer, cells=cells))
-    per_image = pd.concat(tables, ignore_index=True)
-    front = ["method", "layer", "cells"]
-    return Audit(per_image[front + [c for c in per_image.columns if c not in front]], curves)
+    return as_audit(tables, curves)
 
 
 def _lift(part: pd.DataFrame, share: str, area: str) -> float:
@@ -277,5 +353,5 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
     return table
 
 
-__all__ = ["OCCLUSION", "Audit", "Setting", "audit_explanations", "audit_summary", "by_modality", "cam_maps",
-           "layer_cells", "per_modality", "score_maps"]
+__all__ = ["OCCLUSION", "Audit", "AuditInputs", "Setting", "as_audit", "audit_explanations", "audit_summary",
+           "by_modality", "cam_maps", "has_layer", "layer_cells", "occlusion_rows", "per_modality", "score_maps"]

@@ -9,7 +9,6 @@ them apart. On the synthetic data that answer is known: the parts in which A and
 
 from __future__ import annotations
 
-import sys
 from typing import NamedTuple, Sequence
 
 import numpy as np
@@ -21,9 +20,10 @@ from fienet.data.records import Record
 from fienet.modalities import MODALITIES
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import rank_correlation
-from fienet.explain.audit import OCCLUSION, Audit, Setting, cam_maps, layer_cells, per_modality, score_maps
-from fienet.explain.perturbation import occlusion_maps, occlusion_window
-from fienet.explain.references import embed_images, load_images
+from fienet.explain.audit import (Audit, AuditInputs, Setting, as_audit, cam_maps, has_layer, layer_cells,
+                                  occlusion_rows, per_modality, score_maps)
+from fienet.explain.perturbation import occlusion_maps
+from fienet.explain.references import embed_images
 from fienet.explain.targets import ContrastiveTarget
 from fienet.model.fienet import FIENet
 
@@ -83,22 +83,15 @@ def lookalike_pairs(
     return LookalikePairs(np.asarray(keep), np.asarray(others), torch.stack(ref_a), torch.stack(ref_b))
 
 
-def contrastive_audit(
-    model: FIENet,
-    annotations: PartAnnotations,
-    records: Sequence[Record],
-    height: int,
-    width: int,
-    settings: Sequence[Setting],
-    pool: Sequence[Record] = (),
-    fraction: int = 8,
-    overlap: bool = True,
-    batch_size: int = 16,
-    progress: bool = False,
-) -> Audit:
+def contrastive_audit(model: FIENet, inputs: AuditInputs, settings: Sequence[Setting]) -> Audit:
     """Contrastive maps (match A against hardest look-alike B), scored on the parts A and B differ in.
 
-    Args: as :func:`~fienet.explain.audit.audit_explanations`.
+    Args:
+        model: FIENet or the baseline, in its device.
+        inputs: the images and the checks' parameters, as for
+            :func:`~fienet.explain.audit.audit_explanations`; the pool should hold the
+            look-alikes' images in the other modality.
+        settings: (method, layer) pairs; layers the model lacks are skipped.
 
     Returns:
         :class:`~fienet.explain.audit.Audit` whose ``parts`` columns are shares on the pair's
@@ -106,46 +99,35 @@ def contrastive_audit(
         perturbs the same contrastive score. No randomisation or deletion here (NaN in
         :func:`~fienet.explain.audit.audit_summary`).
     """
-    if not records:
-        raise ValueError("records is empty; expected synthetic images to explain")
     device = next(model.parameters()).device
-    known = {r.path for r in records}
-    everything = [*records, *(r for r in pool if r.path not in known)]
-    annotations.check_pids({r.pid for r in everything})
-    images_all = load_images(everything, height, width).to(device)  # (M, 3, H, W)
-    pairs = lookalike_pairs(annotations, records, embed_images(model, images_all, everything), everything)
-    chosen = [records[i] for i in pairs.rows]
+    everything = inputs.everything
+    images_all = inputs.load(device)  # (M, 3, H, W)
+    pairs = lookalike_pairs(inputs.annotations, inputs.records, embed_images(model, images_all, everything), everything)
+    chosen = [inputs.records[i] for i in pairs.rows]
     images = images_all[torch.as_tensor(pairs.rows, device=device)]  # (P, 3, H, W)
-    masks = np.stack([annotations.mask(r.path, height, width) for r in chosen])  # (P, H, W)
-    differing = [annotations.differing_parts(r.pid, b) for r, b in zip(chosen, pairs.lookalike)]
-    labels = [annotations.labels(parts) for parts in differing]
+    masks = inputs.masks(chosen)  # (P, H, W)
+    differing = [inputs.annotations.differing_parts(r.pid, b) for r, b in zip(chosen, pairs.lookalike)]
+    labels = [inputs.annotations.labels(parts) for parts in differing]
     base = pd.DataFrame({"path": [r.path for r in chosen], "pid": [r.pid for r in chosen],
                          "modality": [r.modality for r in chosen], "lookalike": pairs.lookalike,
                          "differing_parts": [";".join(p) for p in differing]})  # fmt: skip
 
-    if progress:
-        print(f"contrastive occlusion maps of {len(chosen)} images ...", file=sys.stdout, flush=True)
+    inputs.say(f"contrastive occlusion maps of {len(chosen)} images ...")
     occlusion = per_modality(occlusion_maps, model, chosen, images, pairs.reference_a, pairs.reference_b,
-                             fraction=fraction, overlap=overlap)  # (P, H, W)  # fmt: skip
-    grid = occlusion_window(height, width, fraction, overlap)[2]
-    tables = [pd.concat([base, score_maps(np.clip(occlusion, 0, None), masks, labels)], axis=1)
-              .assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}", spearman=np.nan)]
+                             fraction=inputs.fraction, overlap=inputs.overlap)  # (P, H, W)  # fmt: skip
+    grid = inputs.grid()
+    tables = [occlusion_rows(base, occlusion, masks, labels, grid)]
     targets = [ContrastiveTarget(a, b) for a, b in zip(pairs.reference_a, pairs.reference_b)]
-    for setting in settings:
-        try:
-            model.target_layer(setting[1])
-        except ValueError:
+    for method, layer in settings:
+        if not has_layer(model, layer):
             continue
-        if progress:
-            print(f"contrastive {setting[0]} at {setting[1]} ...", file=sys.stdout, flush=True)
-        cams = cam_maps(model, setting, images, chosen, targets, batch_size)
+        inputs.say(f"contrastive {method} at {layer} ...")
+        cams = cam_maps(model, (method, layer), images, chosen, targets, inputs.batch_size)
         table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
-        cells = layer_cells(model, setting[1], images[0], chosen[0].modality)
-        tables.append(table.assign(method=setting[0], layer=setting[1], cells=cells))
-    per_image = pd.concat(tables, ignore_index=True)
-    front = ["method", "layer", "cells"]
-    return Audit(per_image[front + [c for c in per_image.columns if c not in front]], {})
+        cells = layer_cells(model, layer, images[0], chosen[0].modality)
+        tables.append(table.assign(method=method, layer=layer, cells=cells))
+    return as_audit(tables, {})
 
 
 __all__ = ["LookalikePairs", "contrastive_audit", "lookalike_pairs"]
