@@ -209,6 +209,20 @@ def test_notebooks_are_stored_clean_with_a_parameters_cell(path: Path) -> None:
     assert re.match(r"\d\d_", path.name), f"{path.name}: notebooks are numbered"
 
 
+PANEL_WIDTH = 90  # characters of code JupyterLab shows beside the file browser without scrolling
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")), ids=lambda p: p.name)
+def test_notebook_code_lines_fit_the_panel(path: Path) -> None:
+    cells = json.loads(_as_committed(path))["cells"]
+    long = [(cell.get("id"), line) for cell in cells if cell["cell_type"] == "code"
+            for line in "".join(cell["source"]).splitlines() if len(line) > PANEL_WIDTH]
+    assert not long, (
+        f"{path.name}: {len(long)} code line(s) longer than {PANEL_WIDTH} characters run past the "
+        f"panel's edge, first in cell {long[0][0]}: {long[0][1]!r}; expected at most {PANEL_WIDTH}"
+    )
+
+
 def _as_in_head(path: Path) -> str:
     """The notebook as the last commit holds it (the file itself outside git)."""
     try:
