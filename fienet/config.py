@@ -7,27 +7,53 @@ The resolved config is saved beside every checkpoint and every result.
 The dataclasses are the single source of truth, including what each field accepts: the type
 annotation (with ``Literal`` choices and ``annotated_types`` bounds) is checked by pydantic
 whenever a config is read, from YAML, from ``section.field=value`` overrides or from a checkpoint.
-A bad value fails with one line naming the field, the value and what is expected; numbers are
-accepted in every usual notation (``1e-3``, ``0.001``, ``5e-4``). See docs/reliability.md for why
-pydantic rather than hand-written checks.
+A bad value fails with one line naming the field, the value and what is expected.
+
+Values are typed strictly: a number field takes a number (never a bool or a string), an integer
+field takes an integral number however written (``3``, ``3.0``, ``1e3``; ``3.5`` is refused), a
+float field a finite number, and a flag only ``true`` or ``false``. YAML files and overrides are
+read with YAML 1.2 scalars (:class:`ConfigLoader`), so ``1e-3``, ``5E-4`` and ``.5`` are numbers
+(YAML 1.1 reads the first two as strings) and ``yes``/``no``/``on``/``off`` are plain strings
+(YAML 1.1 reads them as booleans). See docs/reliability.md for the rule and for why pydantic.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Literal, Sequence
 
 import yaml
 from annotated_types import Ge, Gt, Interval, Len, Lt
-from pydantic import ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic import AllowInfNan, BeforeValidator, ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic_core import PydanticCustomError
 
-# Shorthands for the bounds used below.
-Positive = Annotated[int, Gt(0)]
-NonNegative = Annotated[int, Ge(0)]
-Fraction = Annotated[float, Interval(ge=0.0, le=1.0)]
-Weight = Annotated[float, Ge(0.0)]
+
+def _only(kind: type, expected: str) -> BeforeValidator:
+    """Refuse what pydantic would otherwise convert: a bool as a number (True -> 1), a string
+    parsed as a number or a flag ("1", "yes"), a number as a flag (1 -> True)."""
+    def check(value: Any) -> Any:
+        if kind is bool:
+            ok = isinstance(value, bool)
+        else:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        if not ok:
+            raise PydanticCustomError(f"{kind.__name__}_type", f"input should be {expected}")
+        return value  # then pydantic: 3.0 -> 3 for an integer, 3.5 refused; 3 -> 3.0 for a float
+    return BeforeValidator(check)
+
+
+# Strict scalar types and shorthands for the bounds used below.
+Int = Annotated[int, _only(int, "an integer")]
+Float = Annotated[float, _only(float, "a number"), AllowInfNan(False)]
+Flag = Annotated[bool, _only(bool, "true or false")]
+Positive = Annotated[Int, Gt(0)]
+NonNegative = Annotated[Int, Ge(0)]
+Fraction = Annotated[Float, Interval(ge=0.0, le=1.0)]
+Weight = Annotated[Float, Ge(0.0)]
+Stride = Annotated[Literal[1, 2], _only(int, "1 or 2")]
 _STRICT_FIELDS = ConfigDict(extra="forbid")
 
 
@@ -38,18 +64,18 @@ class DataConfig:
     root: str = "data/synthetic"  # dataset root folder
     synth_preset: str = "default"  # synthetic difficulty preset, used when the data is generated
     synth_seed: NonNegative = 0  # seed of the synthetic generator
-    regdb_trial: Annotated[int, Interval(ge=1, le=10)] = 1  # RegDB split (1..10) to train on
+    regdb_trial: Annotated[Int, Interval(ge=1, le=10)] = 1  # RegDB split (1..10) to train on
     height: Positive = 288  # input height in pixels
     width: Positive = 144  # input width in pixels
     p: Positive = 8  # identities per batch
     k: Positive = 4  # images per identity and per modality in a batch
     pad: NonNegative = 10  # zero padding before the random crop
-    flip: bool = True  # random horizontal flip
+    flip: Flag = True  # random horizontal flip
     random_erasing: Fraction = 0.5  # probability of random erasing
-    channel_aug: bool = True  # CAJ channel augmentation on visible images
+    channel_aug: Flag = True  # CAJ channel augmentation on visible images
     train_modalities: Literal["both", "visible"] = "both"  # "visible": a visible-only model, to measure the gap
     val_ids: NonNegative = 0  # training identities held out for model selection (0: no validation)
-    in_memory: bool = False  # decode every training image once into RAM (small datasets)
+    in_memory: Flag = False  # decode every training image once into RAM (small datasets)
     workers: NonNegative = 4  # DataLoader worker processes (0: main process)
 
 
@@ -58,20 +84,20 @@ class DataConfig:
 class ModelConfig:
     arch: Literal["resnet18", "resnet34", "resnet50"] = "resnet50"  # ResNet depth of the two-stream backbone
     weights: str | None = "imagenet"  # "imagenet", a local .pth file of torchvision weights, or None
-    last_stride: Literal[1, 2] = 1  # stride of layer4 (1 keeps a 2x larger final map, as in AGW)
-    pfam: bool = True  # Progressive Feature Aggregation Module on stages 2 and 3
-    mpim: bool = True  # Multi-Perception Interaction Module after stage 4
+    last_stride: Stride = 1  # stride of layer4 (1 keeps a 2x larger final map, as in AGW)
+    pfam: Flag = True  # Progressive Feature Aggregation Module on stages 2 and 3
+    mpim: Flag = True  # Multi-Perception Interaction Module after stage 4
     mpim_dilations: Annotated[tuple[Positive, ...], Len(1)] = (1, 2, 3)  # receptive fields of MPIM's branches
     mpim_reduction: Positive = 4  # channel reduction inside each MPIM branch
     mpim_groups: Positive = 32  # groups of the dilated 3x3 MPIM convolutions (as in SKNet; 1 = dense)
-    gem_p: Annotated[float, Gt(0.0)] = 3.0  # initial GeM pooling exponent
+    gem_p: Annotated[Float, Gt(0.0)] = 3.0  # initial GeM pooling exponent
     test_feature: Literal["pooled", "bn"] = "bn"  # test embedding: "pooled" (before BNNeck) or "bn" (after)
 
 
 @with_config(_STRICT_FIELDS)
 @dataclass
 class LossConfig:
-    label_smoothing: Annotated[float, Ge(0.0), Lt(1.0)] = 0.1  # identity cross-entropy label smoothing
+    label_smoothing: Annotated[Float, Ge(0.0), Lt(1.0)] = 0.1  # identity cross-entropy label smoothing
     id_weight: Weight = 1.0  # weight of the identity loss
     triplet: Literal["wrt", "hard", "none"] = "wrt"  # "wrt" (weighted regularised, AGW) or "hard" (batch-hard)
     triplet_margin: Weight = 0.3  # margin of the batch-hard triplet loss
@@ -87,23 +113,23 @@ class TrainConfig:
     epochs: Positive = 60  # training epochs
     iters_per_epoch: NonNegative = 0  # batches per epoch (0: one pass over the visible training images)
     optimizer: Literal["sgd", "adam"] = "sgd"  # "sgd" or "adam"
-    lr: Annotated[float, Gt(0.0)] = 0.1  # learning rate of the new layers (head, PFAM, MPIM)
+    lr: Annotated[Float, Gt(0.0)] = 0.1  # learning rate of the new layers (head, PFAM, MPIM)
     backbone_lr_mult: Weight = 0.1  # backbone learning rate relative to lr
-    momentum: Annotated[float, Ge(0.0), Lt(1.0)] = 0.9  # SGD momentum
+    momentum: Annotated[Float, Ge(0.0), Lt(1.0)] = 0.9  # SGD momentum
     weight_decay: Weight = 5e-4  # weight decay
     warmup_epochs: NonNegative = 10  # linear warm-up epochs
     schedule: Literal["step", "cosine"] = "step"  # after warm-up: decay by gamma at milestones, or cosine to 0
     milestones: tuple[Positive, ...] = (20, 50)  # epochs at which the learning rate decays
-    gamma: Annotated[float, Gt(0.0)] = 0.1  # learning-rate decay factor at each milestone
+    gamma: Annotated[Float, Gt(0.0)] = 0.1  # learning-rate decay factor at each milestone
     seed: NonNegative = 0  # seed of every random number generator
     device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
     amp: Literal["auto", "bf16", "fp16", "fp32"] = "auto"  # autocast precision ("auto": decided per device)
-    channels_last: bool | None = None  # channels_last memory format (None: decided per device)
+    channels_last: Flag | None = None  # channels_last memory format (None: decided per device)
     eval_every: NonNegative = 5  # validate every this many epochs (and after the last); needs data.val_ids > 0
     test_every: NonNegative = 0  # test-set evaluation every this many epochs and after the last (0: off); never selects
     out_dir: Annotated[str, Len(1)] = "runs/default"  # run folder: checkpoints, history, config
-    progress: bool = True  # tqdm progress bars
-    sync_bn: bool = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only
+    progress: Flag = True  # tqdm progress bars
+    sync_bn: Flag = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only
 
 
 @dataclass
@@ -165,6 +191,28 @@ _SECTION_TYPES = {"data": DataConfig, "model": ModelConfig, "loss": LossConfig, 
 _ADAPTER = TypeAdapter(Config)
 
 
+class ConfigLoader(yaml.SafeLoader):
+    """``yaml.SafeLoader`` with the plain scalars of YAML 1.2's core schema.
+
+    PyYAML implements YAML 1.1, which reads ``1e-3`` and ``5E-4`` as strings and ``yes``, ``no``,
+    ``on`` and ``off`` as booleans. Here a plain scalar is null (``null``, ``~``, empty), a
+    boolean (``true``/``false``), an integer (``-12``), a float (``1e-3``, ``.5``, ``5E-4``,
+    ``1.``, ``.inf``, ``.nan``) or else a string.
+    """
+
+    yaml_implicit_resolvers: dict = {}  # replaces SafeLoader's YAML 1.1 resolvers, not added to them
+
+
+for _tag, _pattern, _first in [
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("bool", r"true|True|TRUE|false|False|FALSE", list("tTfF")),
+    ("int", r"[-+]?(?:0|[1-9][0-9]*)", list("-+0123456789")),
+    ("float", r"[-+]?(?:(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|\.(?:inf|Inf|INF))|\.(?:nan|NaN|NAN)",
+     list("-+.0123456789")),
+]:
+    ConfigLoader.add_implicit_resolver(f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), _first)
+
+
 def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -> Config:
     """Read a YAML config (or start from defaults) and apply ``section.field=value`` overrides."""
     d: dict[str, Any] = {}
@@ -174,7 +222,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
             raise FileNotFoundError(f"config file not found: {path}")
         with open(path) as fh:
             try:
-                d = yaml.safe_load(fh) or {}
+                d = yaml.load(fh, Loader=ConfigLoader) or {}
             except yaml.YAMLError as err:
                 mark = getattr(err, "problem_mark", None)
                 at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
@@ -195,7 +243,7 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
         if section not in d or name not in d[section]:
             raise ValueError(f"override '{item}': no field '{key}' in the config")
         try:
-            d[section][name] = yaml.safe_load(raw)
+            d[section][name] = yaml.load(raw, Loader=ConfigLoader)
         except yaml.YAMLError:
             raise ValueError(f"override '{item}': the value is not valid YAML; expected e.g. {key}=3") from None
         Config.from_dict(d, source="override")  # the override that is wrong, not a later one

@@ -51,6 +51,8 @@ CASES = [  # (arguments, what the single stderr line must contain)
     (["train", "--config", "nan_lr.yaml"], "train.lr"),
     (["train", "train.epochs=-1"], "train.epochs=-1 is invalid"),
     (["train", "model.pfam=maybe"], "model.pfam='maybe' is invalid"),
+    (["train", "train.epochs=3.5"], "train.epochs=3.5 is invalid"),
+    (["train", "model.pfam=yes"], "model.pfam='yes' is invalid"),
     (["train", "train.epoch=3"], "no field 'train.epoch'"),
     (["extract", "nan.pt", "--out", "feats"], "nan.pt: 1 weight tensor(s) hold NaN or infinity"),
     (["evaluate", "nan.pt"], "nan.pt: 1 weight tensor(s) hold NaN or infinity"),
