@@ -33,6 +33,7 @@ from fienet.checkpoint import load_trained_model
 from fienet.engine import fit
 from fienet.evaluation.runner import evaluate_model, summarize
 from fienet.explain import attention_on_parts, attention_summary
+from fienet.files import write_csv, write_text
 from fienet.model.fienet import final_layer
 from fienet.protocols import sysu_settings
 from fienet.runtime import Runtime
@@ -91,7 +92,7 @@ def run_one(cfg: Config, attention_ids: int = 20) -> dict[str, Any]:
         "parts": float(attention["parts"]), "parts_lift": float(attention["parts_lift"]),
         "person": float(attention["person"]), "layer": layer, "train_s": train_s,
     }
-    (Path(cfg.train.out_dir) / "result.json").write_text(json.dumps(result, indent=1))
+    write_text(Path(cfg.train.out_dir) / "result.json", json.dumps(result, indent=1))
     return result
 
 
@@ -133,10 +134,10 @@ def run_ablation(
                 result = run_one(cfg, attention_ids)
             rows.append({"variant": variant, "seed": seed, **result})
     runs = pd.DataFrame(rows)
-    runs.to_csv(out_dir / "runs.csv", index=False)
+    write_csv(out_dir / "runs.csv", runs)
     summary = summarize_ablation(runs)
-    summary.to_csv(out_dir / "summary.csv", index=False)
-    (out_dir / "ablation.md").write_text(render_markdown(summary, base, list(seeds)))
+    write_csv(out_dir / "summary.csv", summary)
+    write_text(out_dir / "ablation.md", render_markdown(summary, base, list(seeds)))
     return runs
 
 

@@ -2,10 +2,8 @@
 
 A checkpoint is a dict of tensors and plain Python values: model, optimiser and scheduler state,
 the epoch just finished, every RNG state, the training history and the resolved config. Writing
-goes to a temporary file in the same folder that then replaces the target in one ``os.replace``,
-so a crash mid-write never leaves a half-written file where a good checkpoint was; the temporary
-files a killed write leaves behind are removed by :func:`remove_stale_temp_files` when the next
-run starts in that folder.
+goes through :func:`fienet.files.atomic_write` (a temporary file renamed over the target), so a
+crash or a full disk mid-write never leaves a half-written file where a good checkpoint was.
 
 One finiteness rule on both sides: weights holding NaN or infinity are never written, and a
 checkpoint holding them is refused on every loading path (resume, evaluate, extract, notebooks).
@@ -13,10 +11,7 @@ checkpoint holding them is refused on every loading path (resume, evaluate, extr
 
 from __future__ import annotations
 
-import os
 import pickle
-import re
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 import torch
 from torch import nn
 
+from fienet.files import atomic_write
+
 if TYPE_CHECKING:
     from fienet.config import Config
     from fienet.runtime import Runtime
 
 CHECKPOINT_KEYS = ("model", "epoch", "config")
-# Temporary names of save_checkpoint: ".<name>.<random>.tmp" beside the target.
-_TEMP_NAME = re.compile(r"\.(?P<target>.+\.pt)\.[A-Za-z0-9_]+\.tmp")
 
 
 class CheckpointError(RuntimeError):
@@ -50,7 +45,8 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
 
     Raises:
         CheckpointError: ``state["model"]`` holds NaN or infinite weights (nothing is written,
-            the previous file at ``path`` stays), or the write failed (disk full, no permission).
+            the previous file at ``path`` stays).
+        WriteError: the write failed (disk full, no permission); the previous file stays.
     """
     path = Path(path)
     bad = non_finite_weights(state.get("model", {}))
@@ -60,41 +56,9 @@ def save_checkpoint(state: dict[str, Any], path: str | Path) -> Path:
             f"{state.get('epoch', '?')} (first: {bad[0]}); the previous checkpoint there, if any, is kept. "
             "Lower train.lr, or train in fp32 (train.amp=fp32)"
         )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(state, fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except (OSError, RuntimeError) as err:
-        Path(tmp).unlink(missing_ok=True)
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise CheckpointError(
-            f"{path}: cannot write checkpoint ({reason}); the previous file there, if any, is kept"
-        ) from err
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_write(path, durable=True) as fh:
+        torch.save(state, fh)
     return path
-
-
-def remove_stale_temp_files(folder: str | Path) -> list[Path]:
-    """Delete the temporary files that killed :func:`save_checkpoint` calls left in ``folder``.
-
-    Only names of the form ``.<name>.pt.<random>.tmp`` are touched. Call it when no other process
-    writes checkpoints into ``folder`` (at the start of a run).
-
-    Returns:
-        The files removed.
-    """
-    removed = []
-    for entry in Path(folder).iterdir():
-        if entry.is_file() and _TEMP_NAME.fullmatch(entry.name):
-            entry.unlink()
-            removed.append(entry)
-    return removed
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:

@@ -30,6 +30,8 @@ from annotated_types import Ge, Gt, Interval, Len, Lt
 from pydantic import AllowInfNan, BeforeValidator, ConfigDict, TypeAdapter, ValidationError, with_config
 from pydantic_core import PydanticCustomError
 
+from fienet.files import atomic_write
+
 
 def _only(kind: type, expected: str) -> BeforeValidator:
     """Refuse what pydantic would otherwise convert: a bool as a number (True -> 1), a string
@@ -251,12 +253,11 @@ def apply_overrides(config: Config, overrides: Sequence[str]) -> Config:
 
 
 def save_config(config: Config, path: str | Path) -> None:
-    """Write the resolved config as YAML."""
+    """Write the resolved config as YAML (atomically: a failed write keeps the previous file)."""
     d = config.to_dict()
     for section in d.values():
         for k, v in section.items():
             if isinstance(v, tuple):
                 section[k] = list(v)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:
+    with atomic_write(path, "w") as fh:
         yaml.safe_dump(d, fh, sort_keys=False)

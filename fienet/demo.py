@@ -28,6 +28,7 @@ from fienet.checkpoint import load_trained_model  # noqa: E402
 from fienet.engine import fit  # noqa: E402
 from fienet.evaluation.runner import ProtocolRun, evaluate_model, summarize  # noqa: E402
 from fienet.evaluation.trivial import trivial_floor  # noqa: E402
+from fienet.files import atomic_write, write_text  # noqa: E402
 from fienet.runtime import Runtime  # noqa: E402
 
 RANKED_SETTING = "all-search single-shot"
@@ -66,28 +67,31 @@ def run_demo(cfg: Config) -> Path:
         "train_images_per_s": float(history["images_per_s"].iloc[1:].median() if len(history) > 1 else history["images_per_s"].iloc[0]),
         "config": cfg.to_dict(),
     }
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
-    report = out / "report.md"
-    report.write_text(render_report(summary, floor, timings, peak_mb, metrics["train_images_per_s"]))
-    return report
+    write_text(out / "metrics.json", json.dumps(metrics, indent=1, default=str))
+    return write_text(out / "report.md", render_report(summary, floor, timings, peak_mb, metrics["train_images_per_s"]))
 
 
 def write_figures(history: pd.DataFrame, run: ProtocolRun, out: Path, n_queries: int = 4) -> None:
     """Training curves, CMC curves of every setting, and a few ranked lists (trial 0)."""
     metrics = [c for c in ("val_rank1", "val_mAP", "val_mINP") if c in history]
     fig = plots.training_curves(history, metrics=metrics or None)
-    fig.savefig(out / "training_curves.png", dpi=120, bbox_inches="tight")
+    _save(fig, out / "training_curves.png", dpi=120)
     settings = list(dict.fromkeys(name for name, _ in run.results))
     fig = plots.cmc_curves({name: run.mean_cmc(name) for name in settings})
-    fig.savefig(out / "cmc.png", dpi=120, bbox_inches="tight")
+    _save(fig, out / "cmc.png", dpi=120)
     query, gallery = run.splits[(RANKED_SETTING, 0)]
     distmat = run.distmat(RANKED_SETTING, 0)
     rng = np.random.default_rng(0)
     picks = sorted(rng.choice(len(query), size=min(n_queries, len(query)), replace=False).tolist())
     # The synthetic data follows SYSU-MM01's protocol: camera-3 queries never see camera 2.
     fig = plots.protocol_ranked_lists(distmat, query, gallery, picks, protocol="sysu", k=10)
-    fig.savefig(out / "ranked_lists.png", dpi=100, bbox_inches="tight")
+    _save(fig, out / "ranked_lists.png", dpi=100)
     plt.close("all")
+
+
+def _save(fig: plt.Figure, path: Path, dpi: int) -> None:
+    with atomic_write(path) as fh:
+        fig.savefig(fh, format="png", dpi=dpi, bbox_inches="tight")
 
 
 def _table_md(frame: pd.DataFrame, columns: list[str], index: str) -> str:

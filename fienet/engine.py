@@ -36,6 +36,7 @@ from fienet.data.records import Record
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.runner import evaluate_model, metrics_row
+from fienet.files import write_csv, write_text
 from fienet.losses import FIENetCriterion
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
@@ -296,6 +297,5 @@ def _restore_rng(state: dict[str, Any], env: distributed.DistEnv) -> None:
 
 
 def _write_history(history: list[dict[str, Any]], out_dir: Path) -> None:
-    frame = pd.DataFrame(history)
-    frame.to_csv(out_dir / "history.csv", index=False)
-    (out_dir / "history.json").write_text(json.dumps(history, indent=1))
+    write_csv(out_dir / "history.csv", pd.DataFrame(history))
+    write_text(out_dir / "history.json", json.dumps(history, indent=1))

@@ -14,15 +14,16 @@ from fienet.data import dataset_from_config
 from fienet.checkpoint import load_trained_model
 from fienet.evaluation.features import extract_features
 from fienet.evaluation.runner import evaluate_model, plan_protocol, summarize
+from fienet.files import atomic_write, write_csv, write_text
 from fienet.runtime import Runtime
 
 
 def save_tables(per_trial: pd.DataFrame, summary: pd.DataFrame, out_dir: Path, stem: str) -> None:
     """``<stem>_trials.csv`` (every trial), ``<stem>.csv`` and ``<stem>.json`` (the means)."""
     out_dir.mkdir(parents=True, exist_ok=True)
-    per_trial.to_csv(out_dir / f"{stem}_trials.csv", index=False)
-    summary.to_csv(out_dir / f"{stem}.csv", index=False)
-    (out_dir / f"{stem}.json").write_text(json.dumps(summary.to_dict(orient="records"), indent=1))
+    write_csv(out_dir / f"{stem}_trials.csv", per_trial)
+    write_csv(out_dir / f"{stem}.csv", summary)
+    write_text(out_dir / f"{stem}.json", json.dumps(summary.to_dict(orient="records"), indent=1))
 
 
 def _load(checkpoint: str | Path, dataset: str | None, root: str | None, device: str, workers: int | None) -> tuple:
@@ -125,9 +126,8 @@ def extract_to_npz(
         out = out / f"features_{cfg.data.dataset}_{split}.npz"
     elif out.suffix != ".npz":
         out = out.with_name(out.name + ".npz")  # what np.savez would write; the caller is told the real name
-    out.parent.mkdir(parents=True, exist_ok=True)
     data_root = Path(cfg.data.root)
-    with open(out, "wb") as fh:
+    with atomic_write(out) as fh:
         np.savez(
             fh, features=feats,
             pids=np.array([r.pid for r in records]), camids=np.array([r.camid for r in records]),

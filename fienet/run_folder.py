@@ -7,7 +7,7 @@
 - ``resume`` continues the stored run. The config may differ from the stored one only in
   :data:`RESUME_MAY_CHANGE` (where the run lives, on which device, how fast the data comes, and
   how many epochs it lasts); any other difference is refused with one message naming the fields;
-- temporary files that an interrupted checkpoint write left behind are removed.
+- temporary files that an interrupted write (checkpoint, config, history) left behind are removed.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fienet.checkpoint import CheckpointError, load_checkpoint, remove_stale_temp_files
+from fienet.checkpoint import CheckpointError, load_checkpoint
 from fienet.config import Config
+from fienet.files import remove_stale_temp_files
 
 # The files fit() writes into a run folder; overwrite deletes these and nothing else.
 RUN_FILES = ("last.pt", "best.pt", "history.csv", "history.json", "config.yaml")

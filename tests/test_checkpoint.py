@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 import torch
 
-from fienet.checkpoint import CheckpointError, load_checkpoint, load_weights, remove_stale_temp_files, save_checkpoint
+from fienet.checkpoint import CheckpointError, load_checkpoint, load_weights, save_checkpoint
+from fienet.files import remove_stale_temp_files
 from fienet.runtime import rng_state, set_rng_state
 
 

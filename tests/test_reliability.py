@@ -4,6 +4,10 @@ a non-zero exit, and no file that existed before is changed."""
 from __future__ import annotations
 
 import os
+import re
+import resource
+import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -20,12 +24,19 @@ def _snapshot(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
 
-def _fienet(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+def _fienet(*args: str, cwd: Path, max_file_bytes: int | None = None) -> subprocess.CompletedProcess:
+    """``python -m fienet *args``; with ``max_file_bytes``, a write past that size fails as on a full disk."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
     env.pop("FIENET_DEBUG", None)
     if args[0] == "train" and "--config" not in args:
         args = (args[0], "--config", str(ROOT / "configs" / "demo.yaml"), *args[1:])
-    return subprocess.run([sys.executable, "-m", "fienet", *args], cwd=cwd, env=env, capture_output=True, text=True)
+
+    def limit_file_size() -> None:  # EFBIG past the limit, as ENOSPC on a full disk (not a SIGXFSZ kill)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (max_file_bytes, max_file_bytes))
+
+    return subprocess.run([sys.executable, "-m", "fienet", *args], cwd=cwd, env=env, capture_output=True, text=True,
+                          preexec_fn=limit_file_size if max_file_bytes is not None else None)
 
 
 def _prepare(tmp: Path) -> None:
@@ -81,3 +92,66 @@ def test_debug_shows_the_traceback(tmp_path) -> None:
     _prepare(tmp_path)
     result = _fienet("evaluate", "foreign.pt", "--debug", cwd=tmp_path)
     assert result.returncode != 0 and "Traceback" in result.stderr
+
+
+TINY_RUN = """data: {dataset: synthetic, root: synth, height: 32, width: 16, p: 2, k: 2, val_ids: 2, in_memory: true,
+       workers: 0}
+model: {arch: resnet18, weights: null}
+train: {epochs: 1, iters_per_epoch: 2, optimizer: sgd, lr: 0.01, warmup_epochs: 0, milestones: [1], eval_every: 1,
+        progress: false, device: cpu, amp: fp32, out_dir: run}
+"""
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory) -> Path:
+    """A folder with tiny synthetic data, a copy whose images are all corrupt, a finished one-epoch
+    run in run/ and a features file."""
+    from fienet.config import load_config
+    from fienet.data.synthetic import generate_synthetic
+    from fienet.engine import fit
+
+    folder = tmp_path_factory.mktemp("runs")
+    generate_synthetic(folder / "synth", preset="tiny", seed=0)
+    shutil.copytree(folder / "synth", folder / "synth_bad")
+    for image in (folder / "synth_bad").rglob("*.jpg"):
+        image.write_bytes(b"not an image")
+    (folder / "tiny.yaml").write_text(TINY_RUN)
+    cwd = Path.cwd()
+    os.chdir(folder)  # the config's relative paths
+    try:
+        fit(load_config("tiny.yaml"))
+    finally:
+        os.chdir(cwd)
+    (folder / "feats.npz").write_bytes(b"features of an earlier extraction")
+    return folder
+
+
+TOO_LARGE = r": cannot write \(File too large\); "
+RUN_CASES = [  # (arguments, file size limit in bytes or None, regex for the line, files that may be new or changed)
+    # a full disk (the file size limit fails the write with EFBIG as a full disk fails with ENOSPC)
+    (["train", "--resume", "train.epochs=2"], 1_000_000, r"run/(best|last)\.pt" + TOO_LARGE, {"run/config.yaml"}),
+    (["train", "train.out_dir=run2"], 300, r"run2/config\.yaml" + TOO_LARGE, set()),
+    (["extract", "run/best.pt", "--out", "feats.npz"], 1_000, r"feats\.npz" + TOO_LARGE, set()),
+    (["synth", "--out", "synth2", "--preset", "tiny"], 2_000, r"synth2/synth_files\.txt" + TOO_LARGE, set()),
+    # a NaN loss, and corrupt images met inside a DataLoader worker process
+    (["train", "train.lr=1e30", "train.out_dir=run3"], None,
+     r"run3: training loss became nan at epoch 1, .*; no checkpoint was written yet", {"run3/config.yaml"}),
+    (["train", "data.root=synth_bad", "data.workers=1", "data.in_memory=false", "train.out_dir=run4"], None,
+     r"synth_bad/cam\d/\d{4}/\d{4}\.jpg: cannot decode image", {"run4/config.yaml"}),
+]
+
+
+@pytest.mark.parametrize("args, limit, line, may_change", RUN_CASES, ids=[" ".join(c[0]) for c in RUN_CASES])
+def test_failures_during_a_run_give_one_line_and_keep_every_earlier_file(finished_run, args, limit, line,
+                                                                        may_change) -> None:
+    if args[0] == "train":
+        args = [args[0], "--config", "tiny.yaml", *args[1:]]
+    before = _snapshot(finished_run)
+    result = _fienet(*args, cwd=finished_run, max_file_bytes=limit)
+    assert result.returncode != 0
+    lines = [text for text in result.stderr.splitlines() if "img/s" not in text and text.strip()]  # not tqdm's
+    assert len(lines) == 1 and "Traceback" not in result.stderr, result.stderr
+    assert re.search(line, lines[0]), lines[0]
+    after = _snapshot(finished_run)
+    changed = {name for name in after if after[name] != before.get(name)}
+    assert changed <= may_change  # no earlier file changed, no partial or temporary file left

@@ -19,6 +19,7 @@ from fienet.data.synthetic.layout import (CONFIG_FILE, FILE_LIST, FILE_LIST_HEAD
                                           image_relpath, mask_relpath)
 from fienet.data.synthetic.parts import PART_LABELS
 from fienet.data.synthetic.render import render_image
+from fienet.files import atomic_write, removed_on_failure, write_csv, write_text
 from fienet.progress import progress as progress_bar
 
 # Bumped whenever the same config and seed would draw different images, so that a folder
@@ -37,10 +38,12 @@ def write_identity(root: Path, p: Identity, cfg: SynthConfig, seed: int, masks: 
         for index in range(1, cfg.images_per_camera + 1):
             image, mask = render_image(p, camid, index, cfg, seed)
             rel = image_relpath(camid, p.pid, index)
-            Image.fromarray(image).save(root / rel, quality=cfg.jpeg_quality)
+            with removed_on_failure(root / rel) as path:
+                Image.fromarray(image).save(path, quality=cfg.jpeg_quality)
             if masks:
                 # zlib level 1: masks are mostly runs, so it is nearly as small as the default and faster
-                Image.fromarray(mask).save(root / mask_relpath(rel), compress_level=1)
+                with removed_on_failure(root / mask_relpath(rel)) as path:
+                    Image.fromarray(mask).save(path, compress_level=1)
             n += 1
     return n
 
@@ -197,12 +200,12 @@ def generate_synthetic(
     people = make_identities(cfg.n_train, cfg.n_val, cfg.n_test, cfg.group_size, cfg.max_fine_parts,
                              cfg.ir_polarity_agreement, seed)
     # the list comes first, so that even an interrupted run can be replaced file by file
-    (out / FILE_LIST).write_text("\n".join([FILE_LIST_HEADER, *generated_files(people, cfg)]) + "\n")
+    write_text(out / FILE_LIST, "\n".join([FILE_LIST_HEADER, *generated_files(people, cfg)]) + "\n")
     (out / "exp").mkdir(exist_ok=True)
     for split in SPLITS:
         pids = [p.pid for p in people if p.split == split]
-        (out / SPLIT_FILES[split]).write_text(",".join(str(pid) for pid in pids) + "\n")
-    identity_table(people).to_csv(out / IDENTITY_TABLE, index=False)
+        write_text(out / SPLIT_FILES[split], ",".join(str(pid) for pid in pids) + "\n")
+    write_csv(out / IDENTITY_TABLE, identity_table(people))
     if workers <= 1:
         for p in progress_bar(people, desc="synthetic identities", disable=not progress):
             write_identity(out, p, cfg, seed)
@@ -212,7 +215,7 @@ def generate_synthetic(
             list(progress_bar(pool.map(_write_chunk, chunks), total=len(chunks), desc="synthetic chunks",
                       disable=not progress))
     # written last: its presence marks a complete dataset
-    with open(out / CONFIG_FILE, "w") as fh:
+    with atomic_write(out / CONFIG_FILE, "w") as fh:
         yaml.safe_dump(manifest, fh, sort_keys=False)
     return out
 
