@@ -23,14 +23,16 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def _integer_at_least(low: int):
+def _integer_at_least(low: int, high: int | None = None):
+    expected = f"an integer >= {low}" if high is None else f"an integer from {low} to {high}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"'{text}' is not an integer; expected an integer >= {low}") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{value} is out of range; expected an integer >= {low}")
+            raise argparse.ArgumentTypeError(f"'{text}' is not an integer; expected {expected}") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; expected {expected}")
         return value
     return parse
 
@@ -41,6 +43,8 @@ def _add_config_args(p: argparse.ArgumentParser, default: str | None) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from fienet.config import MAX_WORKERS
+
     parser = _Parser(prog="fienet", description=__doc__.splitlines()[0])
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--debug", action="store_true", help="on error, show the full traceback")
@@ -51,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="data/synthetic", help="output root (default: %(default)s)")
     p.add_argument("--preset", default="default", help="difficulty preset: tiny, easy, default, moderate, medium, hard")
     p.add_argument("--seed", type=_integer_at_least(0), default=0, help="generator seed (>= 0)")
-    p.add_argument("--workers", type=_integer_at_least(1), default=1, help="worker processes")
+    p.add_argument("--workers", type=_integer_at_least(1, MAX_WORKERS), default=1, help="worker processes")
     p.add_argument("--overwrite", action="store_true",
                    help="replace an older synthetic dataset in --out (only the files its synth_files.txt lists)")
 
@@ -70,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip", action="store_true", help="average the embeddings of the image and its mirror")
     p.add_argument("--out", help="folder for the tables (default: the checkpoint's folder)")
     p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
+    p.add_argument("--workers", type=_integer_at_least(0, MAX_WORKERS),
+                   help="image-decoding processes (default: the checkpoint's data.workers)")
 
     p = sub.add_parser("demo", parents=[common],
                        help="the main job: synthetic data, CPU training, SYSU protocol, report")
@@ -83,7 +88,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--root", help="dataset root (default: the checkpoint's)")
     p.add_argument("--split", default="test", choices=["test", "train"], help="which images")
     p.add_argument("--device", default="auto")
-    p.add_argument("--workers", type=int, help="image-decoding processes (default: the checkpoint's data.workers)")
+    p.add_argument("--workers", type=_integer_at_least(0, MAX_WORKERS),
+                   help="image-decoding processes (default: the checkpoint's data.workers)")
     return parser
 
 

@@ -27,7 +27,7 @@ from typing import Annotated, Any, Literal, Sequence
 
 import yaml
 from annotated_types import Ge, Gt, Interval, Len, Lt
-from pydantic import AllowInfNan, BeforeValidator, ConfigDict, TypeAdapter, ValidationError, with_config
+from pydantic import AllowInfNan, BeforeValidator, ConfigDict, StringConstraints, TypeAdapter, ValidationError, with_config
 from pydantic_core import PydanticCustomError
 
 from fienet.files import atomic_write
@@ -56,6 +56,8 @@ NonNegative = Annotated[Int, Ge(0)]
 Fraction = Annotated[Float, Interval(ge=0.0, le=1.0)]
 Weight = Annotated[Float, Ge(0.0)]
 Stride = Annotated[Literal[1, 2], _only(int, "1 or 2")]
+Device = Annotated[str, StringConstraints(pattern=r"^(auto|cpu|cuda(:[0-9]+)?)$")]
+MAX_WORKERS = 64  # more processes than any machine needs for decoding; 100000 would start a fork storm
 _STRICT_FIELDS = ConfigDict(extra="forbid")
 
 
@@ -67,8 +69,8 @@ class DataConfig:
     synth_preset: str = "default"  # synthetic difficulty preset, used when the data is generated
     synth_seed: NonNegative = 0  # seed of the synthetic generator
     regdb_trial: Annotated[Int, Interval(ge=1, le=10)] = 1  # RegDB split (1..10) to train on
-    height: Positive = 288  # input height in pixels
-    width: Positive = 144  # input width in pixels
+    height: Annotated[Int, Ge(4)] = 288  # input height in pixels (at least 4: smaller sizes fail inside torchvision)
+    width: Annotated[Int, Ge(2)] = 144  # input width in pixels (at least 2)
     p: Positive = 8  # identities per batch
     k: Positive = 4  # images per identity and per modality in a batch
     pad: NonNegative = 10  # zero padding before the random crop
@@ -78,7 +80,7 @@ class DataConfig:
     train_modalities: Literal["both", "visible"] = "both"  # "visible": a visible-only model, to measure the gap
     val_ids: NonNegative = 0  # training identities held out for model selection (0: no validation)
     in_memory: Flag = False  # decode every training image once into RAM (small datasets)
-    workers: NonNegative = 4  # DataLoader worker processes (0: main process)
+    workers: Annotated[Int, Interval(ge=0, le=MAX_WORKERS)] = 4  # DataLoader worker processes (0: main process)
 
 
 @with_config(_STRICT_FIELDS)
@@ -124,7 +126,7 @@ class TrainConfig:
     milestones: tuple[Positive, ...] = (20, 50)  # epochs at which the learning rate decays
     gamma: Annotated[Float, Gt(0.0)] = 0.1  # learning-rate decay factor at each milestone
     seed: NonNegative = 0  # seed of every random number generator
-    device: str = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
+    device: Device = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
     amp: Literal["auto", "bf16", "fp16", "fp32"] = "auto"  # autocast precision ("auto": decided per device)
     channels_last: Flag | None = None  # channels_last memory format (None: decided per device)
     eval_every: NonNegative = 5  # validate every this many epochs (and after the last); needs data.val_ids > 0

@@ -36,7 +36,10 @@ def select_device(name: str = "auto") -> torch.device:
     """``"auto"`` picks CUDA when available, else the CPU; other names are taken as given."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    device = torch.device(name)
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device '{name}' is not a device name; expected 'auto', 'cpu', 'cuda' or 'cuda:N'") from None
     if device.type == "cuda" and not torch.cuda.is_available():
         raise RuntimeError(f"device '{name}' requested but CUDA is not available on this machine")
     return device

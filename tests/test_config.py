@@ -13,7 +13,7 @@ from fienet.config import Config, apply_overrides, load_config, save_config
 @pytest.mark.parametrize("override, message", [
     ("train.epochs=-1", r"train\.epochs=-1 is invalid: input should be greater than 0"),
     ("model.pfam=maybe", r"model\.pfam='maybe' is invalid: input should be true or false"),
-    ("data.height=-5", r"data\.height=-5 is invalid: input should be greater than 0"),
+    ("data.height=-5", r"data\.height=-5 is invalid: input should be greater than or equal to 4"),
     ("train.epochs=abc", r"train\.epochs='abc' is invalid: input should be an integer"),
     ("data.p=2.5", r"data\.p=2\.5 is invalid: .*fractional part"),
     ("train.optimizer=rmsprop", r"train\.optimizer='rmsprop' is invalid: input should be 'sgd' or 'adam'"),
@@ -23,6 +23,9 @@ from fienet.config import Config, apply_overrides, load_config, save_config
     ("data.regdb_trial=11", r"data\.regdb_trial=11 is invalid"),
     ("train.seed=-1", r"train\.seed=-1 is invalid"),
     ("train.lr=[1", r"override 'train\.lr=\[1': the value is not valid YAML"),
+    ("data.workers=100000", r"data\.workers=100000 is invalid: input should be less than or equal to 64"),
+    ("data.height=1", r"data\.height=1 is invalid: input should be greater than or equal to 4"),
+    ("train.device=banana", r"train\.device='banana' is invalid: string should match pattern"),
 ])
 def test_bad_overrides_name_field_value_and_expectation(override: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as info:

@@ -71,6 +71,8 @@ CASES = [  # (arguments, what the single stderr line must contain)
     (["train", "train.out_dir=run_missing", "--resume"], "last.pt: checkpoint not found"),
     (["synth", "--out", "real_sysu", "--overwrite", "--preset", "tiny"], "real_sysu: not empty and holds no synth_files"),
     (["synth", "--out", "new", "--seed", "-1"], "argument --seed"),
+    (["extract", "nan.pt", "--out", "feats", "--workers", "100000"], "argument --workers: 100000 is out of range"),
+    (["evaluate", "nan.pt", "--device", "banana"], "device 'banana' is not a device name"),
     (["synth", "--out", "new", "--preset", "extreme"], "unknown synthetic preset 'extreme'"),
 ]
 
