@@ -53,6 +53,12 @@ def _write_error(path: Path, failure: OSError, kept: str) -> WriteError:
     )
 
 
+def _umask() -> int:
+    mask = os.umask(0)  # reading the umask means setting it; put it back at once
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "wb", durable: bool = False) -> Iterator[IO]:
     """Open a temporary file beside ``path``; on success it replaces ``path`` in one rename.
@@ -76,6 +82,8 @@ def atomic_write(path: str | Path, mode: str = "wb", durable: bool = False) -> I
         raise _write_error(path, err, kept) from err
     try:
         with os.fdopen(fd, mode) as fh:
+            if hasattr(os, "fchmod"):  # POSIX: mkstemp's 0600 would hide the file from other users
+                os.fchmod(fh.fileno(), 0o666 & ~_umask())
             yield fh
             fh.flush()
             if durable:

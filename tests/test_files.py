@@ -87,6 +87,14 @@ def test_a_failed_checkpoint_write_keeps_the_loadable_previous_checkpoint(tmp_pa
     assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
 
 
+def test_written_files_get_the_permissions_open_would_give(tmp_path) -> None:
+    (tmp_path / "plain.yaml").write_text("x")
+    save_config(Config(), tmp_path / "c.yaml")
+    save_checkpoint(_state(1.0), tmp_path / "last.pt")
+    expected = (tmp_path / "plain.yaml").stat().st_mode
+    assert (tmp_path / "c.yaml").stat().st_mode == expected == (tmp_path / "last.pt").stat().st_mode
+
+
 def test_other_errors_pass_through_and_leave_nothing(tmp_path) -> None:
     with pytest.raises(ZeroDivisionError):
         with atomic_write(tmp_path / "x.json", "w") as fh:
