@@ -31,7 +31,7 @@ def tiny_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def smoke_ctx(tiny_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> notebook.NotebookContext:
     # An absolute SMOKE_DATA keeps the smoke dataset out of the repository during tests.
-    monkeypatch.setattr(notebook, "SMOKE_DATA", str(tiny_root))
+    monkeypatch.setattr(notebook.smoke, "SMOKE_DATA", str(tiny_root))
     return notebook.setup(smoke=True, run_dir=tmp_path / "runs", device="cpu")
 
 
