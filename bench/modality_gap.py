@@ -21,6 +21,7 @@ from pathlib import Path
 import torch
 
 from fienet.config import load_config
+from fienet.data.datasets import dataset_from_config
 from fienet.data.synthetic import generate_synthetic
 from fienet.checkpoint import load_trained_model
 from fienet.engine import fit
@@ -83,7 +84,7 @@ def main() -> None:
             history = fit(cfg, overwrite=True)  # a run not in the results is redone from scratch
             train_s = time.perf_counter() - start
             model, _ = load_trained_model(out / preset / name / "best.pt")
-            table = modality_gap(model, "synthetic", str(root), cfg.data.height, cfg.data.width)
+            table = modality_gap(model, dataset_from_config(cfg.data), cfg.data.height, cfg.data.width)
             runs[key] = {
                 "train_s": round(train_s, 1),
                 "images_per_s": float(history["images_per_s"].median()),

@@ -64,7 +64,7 @@ _STRICT_FIELDS = ConfigDict(extra="forbid")
 @with_config(_STRICT_FIELDS)
 @dataclass
 class DataConfig:
-    dataset: str = "synthetic"  # "synthetic" (SYSU-MM01 layout), "sysu", "regdb" or "llcm"
+    dataset: str = "synthetic"  # a name in fienet.data.datasets.READERS (checked when the reader is built)
     root: str = "data/synthetic"  # dataset root folder
     synth_preset: str = "default"  # synthetic difficulty preset, used when the data is generated
     synth_seed: NonNegative = 0  # seed of the synthetic generator

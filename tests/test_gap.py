@@ -12,6 +12,7 @@ import fienet.evaluation.gap as gap_module
 from fienet.config import Config, apply_overrides
 from fienet.data import select_train_modalities
 from fienet.data.records import Record
+from fienet.data.sysu import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import generate_synthetic
 from fienet.data.synthetic.config import resolve_config
@@ -68,16 +69,20 @@ def _pid_features(noisy_infrared: bool):
 
 def test_modality_gap_separates_the_two_searches(tiny_root, monkeypatch) -> None:
     monkeypatch.setattr(gap_module, "extract_features", _pid_features(noisy_infrared=False))
-    both = modality_gap(None, "synthetic", str(tiny_root), 32, 16, trials=range(2))
+    both = modality_gap(None, SYSUMM01(tiny_root), 32, 16, trials=range(2))
     assert list(both.index) == ["visible-to-visible", "infrared-to-visible"]
     assert (both["rank1"] == 100.0).all() and (both["trials"] == 2).all()
     # A model blind to infrared keeps its visible search and loses the cross-modal one.
     monkeypatch.setattr(gap_module, "extract_features", _pid_features(noisy_infrared=True))
-    blind = modality_gap(None, "synthetic", str(tiny_root), 32, 16, trials=range(2))
+    blind = modality_gap(None, SYSUMM01(tiny_root), 32, 16, trials=range(2))
     assert blind.loc["visible-to-visible", "rank1"] == 100.0
     assert blind.loc["infrared-to-visible", "rank1"] < 100.0
-    with pytest.raises(ValueError, match="SYSU-MM01 layout"):
-        modality_gap(None, "regdb", str(tiny_root), 32, 16)
+
+    class OtherProtocol(SYSUMM01):  # the same folder read under another protocol
+        protocol = "llcm"
+
+    with pytest.raises(ValueError, match="has the 'llcm' protocol; expected a dataset with the 'sysu' protocol"):
+        modality_gap(None, OtherProtocol(tiny_root), 32, 16)
 
 
 def test_thermal_preset_changes_only_the_infrared_mix() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -37,3 +38,10 @@ def test_data_package_names_resolve_on_use() -> None:
 def test_evaluating_does_not_import_training_code() -> None:
     loaded = _modules_after("import fienet.report")
     assert not {"fienet.engine", "fienet.losses", "fienet.optim"} & loaded
+
+
+def test_importing_the_demo_keeps_the_users_matplotlib_backend() -> None:
+    code = "import matplotlib, fienet.demo; print(matplotlib.get_backend())"
+    env = {**os.environ, "MPLBACKEND": "svg"}
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
+    assert out.split()[-1].lower() == "svg"  # no matplotlib.use() at import time

@@ -135,6 +135,8 @@ def setup(
     if dataset not in READERS:
         raise ValueError(f"DATASET='{dataset}': expected one of {', '.join(READERS)}")
     register_alt_text()  # every figure shown from here on carries alt text (nothing outside Jupyter)
+    if config is None and dataset not in DEFAULT_CONFIGS:
+        raise ValueError(f"CONFIG=None: DATASET='{dataset}' has no default config; expected CONFIG = a YAML config for it")
     repo = find_repo_root()
     config_path = resolve_path(config if config is not None else DEFAULT_CONFIGS[dataset], repo)
     if not config_path.is_file():
@@ -151,9 +153,10 @@ def setup(
     else:
         cfg = load_config(config_path)
         if cfg.data.dataset != dataset:
+            default = f" (leave CONFIG = None for {DEFAULT_CONFIGS[dataset]})" if dataset in DEFAULT_CONFIGS else ""
             raise ValueError(
                 f"{config_path}: data.dataset is '{cfg.data.dataset}' but DATASET='{dataset}'; expected a config "
-                f"for {dataset} (leave CONFIG = None for {DEFAULT_CONFIGS[dataset]})"
+                f"for {dataset}{default}"
             )
         cfg.data.root = str(resolve_path(data_root if data_root is not None else cfg.data.root, repo))
     cfg.train.device = device
