@@ -27,6 +27,7 @@ import pandas as pd
 import torch
 
 from fienet.config import Config, apply_overrides, load_config, save_config
+from fienet.configs import PACKAGED
 from fienet.data import SYSUMM01, Record, dataset_from_config
 from fienet.data.synthetic import ensure_synthetic
 from fienet.checkpoint import load_trained_model
@@ -41,7 +42,7 @@ from fienet.variants import VARIANTS
 
 SETTING = sysu_settings(shots=(1,))[0]  # all-search single-shot, 10 gallery trials
 METRICS = ("rank1", "mAP", "mINP", "parts", "parts_lift", "person")
-GPU_CONFIG = Path(__file__).resolve().parents[1] / "configs" / "sysu.yaml"
+GPU_CONFIG = PACKAGED / "sysu.yaml"
 
 
 def variant_slug(name: str) -> str:

@@ -30,6 +30,7 @@ from annotated_types import Ge, Gt, Interval, Len, Lt
 from pydantic import AllowInfNan, BeforeValidator, ConfigDict, StringConstraints, TypeAdapter, ValidationError, with_config
 from pydantic_core import PydanticCustomError
 
+from fienet.configs import find_config
 from fienet.files import atomic_write
 
 
@@ -221,7 +222,7 @@ def load_config(path: str | Path | None = None, overrides: Sequence[str] = ()) -
     """Read a YAML config (or start from defaults) and apply ``section.field=value`` overrides."""
     d: dict[str, Any] = {}
     if path is not None:
-        path = Path(path)
+        path = find_config(path)  # a packaged config by name when no such file is here
         if not path.is_file():
             raise FileNotFoundError(f"config file not found: {path}")
         with open(path) as fh:

@@ -22,7 +22,7 @@ def _pyproject_names() -> set[str]:
     reqs = list(project["dependencies"])
     for extra in project.get("optional-dependencies", {}).values():
         reqs += extra
-    return {_name(r) for r in reqs}
+    return {_name(r) for r in reqs} - {project["name"]}  # an extra may include another: fienet[notebooks]
 
 
 def _environment_names() -> set[str]:

@@ -45,3 +45,20 @@ def test_importing_the_demo_keeps_the_users_matplotlib_backend() -> None:
     env = {**os.environ, "MPLBACKEND": "svg"}
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env).stdout
     assert out.split()[-1].lower() == "svg"  # no matplotlib.use() at import time
+
+
+def test_the_command_line_imports_without_the_notebook_extra() -> None:
+    # The [notebooks] extra's packages made unimportable, as in a plain `pip install .`
+    # (scikit-learn is not among them: grad-cam, a core dependency, requires it anyway).
+    block = (
+        "import sys, importlib.abc\n"
+        "class Absent(importlib.abc.MetaPathFinder):\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] in {'jupyterlab', 'ipywidgets', 'notebook', 'jupyter_server'}:\n"
+        "            raise ModuleNotFoundError(name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+    )
+    code = block + "import fienet.cli, fienet.ablation, fienet.demo, fienet.report, fienet.plots, fienet.explain"
+    subprocess.run([sys.executable, "-c", code], check=True)
+    loaded = _modules_after("import fienet.plots")
+    assert "sklearn" not in loaded  # only the t-SNE figure imports it, when drawn

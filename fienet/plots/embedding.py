@@ -9,7 +9,6 @@ import seaborn as sns
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from sklearn.manifold import TSNE
 
 from fienet.modalities import MODALITIES
 from fienet.arrays import as_features
@@ -41,6 +40,8 @@ def tsne_points(features: np.ndarray, seed: int = 0, perplexity: float = 30.0) -
     if perplexity <= 0:
         raise ValueError(f"perplexity={perplexity}; expected > 0")
     x = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)  # (N, D) unit rows
+    from sklearn.manifold import TSNE  # the [notebooks] extra: imported only when a map is drawn
+
     tsne = TSNE(
         n_components=2,
         perplexity=min(perplexity, (x.shape[0] - 1) / 3),
