@@ -62,3 +62,52 @@ def test_the_command_line_imports_without_the_notebook_extra() -> None:
     subprocess.run([sys.executable, "-c", code], check=True)
     loaded = _modules_after("import fienet.plots")
     assert "sklearn" not in loaded  # only the t-SNE figure imports it, when drawn
+
+
+# What each part of the package may import of fienet besides the ground floor (docs/architecture.md, "Layers").
+GROUND = {"modalities", "protocols", "arrays", "files", "progress", "distributed", "configs"}
+MAY_IMPORT = {
+    **{name: set() for name in GROUND},
+    "config": {"configs"},
+    **{name: {"config"} for name in ("runtime", "optim", "variants")},
+    "data": GROUND | {"config"},
+    "model": {"modalities", "config"},
+    "losses": {"model", "config"},
+    **{name: {"model", "runtime", "config", "checkpoint"} for name in ("checkpoint", "run_folder")},
+    "evaluation": GROUND | {"data", "runtime", "config"},
+    "engine": GROUND | {"config", "runtime", "optim", "variants", "data", "model", "losses", "checkpoint",
+                        "run_folder", "evaluation"},
+    "explain": GROUND | {"data", "model", "evaluation", "config", "runtime"},
+    "plots": GROUND | {"data", "model", "evaluation", "config"},
+}
+
+
+def _part(module: str) -> str:
+    """``fienet.data.sysu`` -> ``data``; ``fienet.engine`` -> ``engine``."""
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 else "fienet"
+
+
+def test_no_layer_imports_one_above_it() -> None:
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).resolve().parents[1] / "fienet"
+    wrong = []
+    for path in sorted(package.rglob("*.py")):
+        here = _part(".".join(("fienet", *path.relative_to(package).with_suffix("").parts)))
+        if here not in MAY_IMPORT:
+            continue  # entry points import anything
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.split(".")[0] == "fienet":
+                targets = [f"{node.module}.{a.name}" if node.module == "fienet" else node.module for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names if a.name.split(".")[0] == "fienet"]
+            else:
+                continue
+            for target in targets:
+                there = _part(target)
+                allowed = MAY_IMPORT[here] | (GROUND if here not in GROUND else set())  # the ground floor is for all
+                if there != here and there not in allowed:
+                    wrong.append(f"{path.relative_to(package.parent)}:{node.lineno} imports {target}")
+    assert not wrong, "\n".join(wrong)
