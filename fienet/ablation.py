@@ -35,7 +35,6 @@ from fienet.engine import fit
 from fienet.evaluation.runner import evaluate_model, summarize
 from fienet.explain import attention_on_parts, attention_summary
 from fienet.files import write_csv, write_text
-from fienet.model.fienet import final_layer
 from fienet.protocols import sysu_settings
 from fienet.runtime import Runtime
 from fienet.variants import VARIANTS

@@ -99,5 +99,7 @@ def test_a_new_reader_trains_evaluates_and_extracts_without_other_edits(
 
 def test_unknown_dataset_names_the_registry(own_root: Path, registered: None) -> None:
     cfg = apply_overrides(Config(), ["data.dataset=market", f"data.root={own_root}"])
-    with pytest.raises(ValueError, match="unknown dataset 'market': expected one of synthetic, sysu, regdb, llcm, own"):
+    with pytest.raises(
+        ValueError, match="^data.dataset='market': unknown dataset; expected one of synthetic, sysu, regdb, llcm, own$"
+    ):
         dataset_from_config(cfg.data)

@@ -48,6 +48,8 @@ def build_dataset(name: str, root: str | Path) -> Reader:
 
 def dataset_from_config(data: DataConfig) -> Reader:
     """The reader a config's ``data`` section describes (dataset, root and, for RegDB, the trial)."""
+    if data.dataset not in READERS:
+        raise ValueError(f"data.dataset={data.dataset!r}: unknown dataset; expected one of {', '.join(READERS)}")
     return reader_class(data.dataset).from_config(data)
 
 
