@@ -9,6 +9,7 @@ import pytest
 
 from fienet import ablation
 from fienet.config import Config, apply_overrides
+from fienet.model.fienet import final_layer
 
 DEMO = str(Path(__file__).resolve().parents[1] / "configs" / "demo.yaml")
 
@@ -24,7 +25,7 @@ def test_variants_switch_exactly_their_modules() -> None:
         assert (cfg.model.pfam, cfg.model.mpim, cfg.loss.igcl_weight) == switches, name
         assert cfg.train.seed == 3 and cfg.train.out_dir == "runs/x"
     models = [ablation.variant_config(base, name, 0, "x").model for name in ("baseline", "+PFAM", "FIENet")]
-    layers = [ablation.final_layer(model) for model in models]
+    layers = [final_layer(model) for model in models]
     assert layers == ["layer4", "pfam", "mpim"]
     assert ablation.variant_slug("+PFAM+MPIM") == "pfam_mpim"
 
