@@ -12,10 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
-from typing import Callable
 
 import numpy as np
 import pandas as pd
@@ -23,25 +20,11 @@ import pandas as pd
 from fienet.evaluation import compute_distmat, evaluate, rerank
 from fienet.evaluation.metrics import PROTOCOLS
 from fienet.evaluation.reference import evaluate_loop
+from timing import median_seconds  # this script's folder is on sys.path
 
 NUM_QUERIES = 3803  # SYSU-MM01 test queries (infrared, cameras 3 and 6)
 NUM_IDS = 96  # SYSU-MM01 test identities
 GALLERY_SIZES = {"single-shot": 301, "multi-shot": 3010}
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
-    """Median wall time and median process CPU time of ``repeats`` calls, and the last result.
-
-    CPU time adds up every thread of this process and ignores other processes, so it stays
-    meaningful on a machine that is busy with other work, where wall times stretch.
-    """
-    walls, cpus, out = [], [], None
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), out
 
 
 def make_split(num_gallery: int, dim: int, noise: float, rng: np.random.Generator) -> dict:

@@ -12,9 +12,6 @@ same map (checked). A random-weight demo-sized FIENet (ResNet-18, 96x48, last st
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
-from typing import Callable
 
 import numpy as np
 import torch
@@ -23,17 +20,7 @@ from fienet.config import ModelConfig
 from fienet.explain import CamExplainer, SimilarityScore, SimilarityTarget, mean_baseline, occlusion_maps
 from fienet.explain.perturbation import occlusion_window
 from fienet.model import build_model
-
-
-def median_seconds(fn: Callable[[], object], repeats: int) -> tuple[float, float, object]:
-    """Median wall time and median process CPU time of ``repeats`` calls, and the last result."""
-    walls, cpus, out = [], [], None
-    for _ in range(repeats):
-        wall, cpu = time.perf_counter(), time.process_time()
-        out = fn()
-        walls.append(time.perf_counter() - wall)
-        cpus.append(time.process_time() - cpu)
-    return statistics.median(walls), statistics.median(cpus), out
+from timing import median_seconds  # this script's folder is on sys.path
 
 
 @torch.no_grad()

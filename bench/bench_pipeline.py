@@ -26,11 +26,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from bench_train import SIZES, make_step, timed  # this script's folder is on sys.path
+from bench_train import SIZES, make_step  # this script's folder is on sys.path
 from fienet.config import DataConfig
 from fienet.data import SYSUMM01, generate_synthetic
 from fienet.data.loader import TrainDataset, collate_train
 from fienet.data.sampler import ModalityBalancedSampler
+from timing import timed
 
 
 def pipeline_rate(dataset: TrainDataset, sampler: ModalityBalancedSampler, repeats: int, threads: int) -> float:

@@ -42,6 +42,7 @@ from fienet.model import build_model
 from fienet.optim import build_optimizer
 from fienet.runtime import autocast
 from fienet.variants import VARIANTS
+from timing import timed  # this script's folder is on sys.path
 
 
 @dataclass(frozen=True)
@@ -147,13 +148,6 @@ def make_step(size: Size, pfam: bool, mpim: bool, amp: torch.dtype | None, chann
         return float(loss.detach())
 
     return step
-
-
-def timed(fn: Callable[[], object]) -> tuple[float, float]:
-    """Wall and CPU (all threads) seconds of one call."""
-    wall, cpu = time.perf_counter(), time.process_time()
-    fn()
-    return time.perf_counter() - wall, time.process_time() - cpu
 
 
 def matmul_peak(n: int = 2048, repeats: int = 10, dtype: torch.dtype = torch.float32) -> float:
