@@ -11,6 +11,8 @@ A protocol is what a paper table reports for a family of datasets:
   tested per trial. Filter: none.
 - ``"llcm"``: infrared-to-visible and visible-to-infrared, single-shot galleries, trials 0..9.
   Filter: gallery images of the query's identity seen by the query's camera are dropped.
+- ``"unfiltered"``: no dataset's protocol, the plain rule for data that is no benchmark (the
+  held-out identities validation ranks): nothing dropped, CMC on the plain ranking, as RegDB.
 
 The filters are computed by :func:`fienet.evaluation.metrics.evaluate`; how a reader draws the
 query and gallery of a setting and trial is the reader's ``test_split`` (see ``fienet/data``).
@@ -25,7 +27,9 @@ from typing import Any, Sequence
 SYSU = "sysu"
 REGDB = "regdb"
 LLCM = "llcm"
-PROTOCOLS = (SYSU, REGDB, LLCM)  # filtering rules ``evaluate`` knows
+UNFILTERED = "unfiltered"
+PROTOCOLS = (SYSU, REGDB, LLCM, UNFILTERED)  # filtering rules ``evaluate`` knows
+PLAIN_RANKING = (REGDB, UNFILTERED)  # drop no gallery image; CMC on the plain ranking, not deduplicated
 GALLERY_TRIALS = tuple(range(10))  # the gallery draws SYSU-MM01 and LLCM average
 REGDB_TRIALS = tuple(range(1, 11))  # RegDB's ten train/test splits
 MULTI_SHOT = 10  # gallery images per identity and camera in multi-shot

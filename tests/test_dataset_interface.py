@@ -15,14 +15,14 @@ from fienet.engine import training_records
 from fienet.evaluation.runner import evaluate_model
 from fienet.model import build_model
 from fienet.modalities import INFRARED, MODALITIES, VISIBLE
-from fienet.protocols import REGDB, Setting
+from fienet.protocols import UNFILTERED, Setting
 from fienet.report import evaluate_checkpoint, extract_to_npz
 
 
 class OwnImages(Reader):
     """A folder of one's own images, ``<root>/<modality>/<pid>/<image>.png``: even ids train, odd ids test."""
 
-    protocol = REGDB  # every test image against every other-modality test image, nothing filtered
+    protocol = UNFILTERED  # every test image against every other-modality test image, nothing filtered
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)

@@ -1,4 +1,4 @@
-"""CMC / mAP / mINP under the three protocols, and the distance matrix they start from."""
+"""CMC / mAP / mINP under the protocols, and the distance matrix they start from."""
 
 import numpy as np
 import pytest
@@ -8,6 +8,7 @@ import fienet.evaluation.distance as distance_module
 from fienet.evaluation import compute_distmat, evaluate
 from fienet.evaluation.metrics import protocol_kept, protocol_ranking
 from fienet.evaluation.reference import evaluate_loop
+from fienet.protocols import PLAIN_RANKING, PROTOCOLS, REGDB, UNFILTERED
 
 
 def _cmc(*ranks_hit: float, length: int = 20) -> np.ndarray:
@@ -148,7 +149,7 @@ def test_ties_follow_numpy_argsort():
     assert np.mean(np.arange(1, stable_pos.size + 1) / stable_pos) != pytest.approx(expected_ap)
 
 
-@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 @pytest.mark.parametrize("with_ties", [False, True])
 def test_matches_plain_loop_on_random_data(protocol, with_ties, monkeypatch):
     # Tiny chunks force many chunks on several threads, the path big galleries take.
@@ -171,7 +172,7 @@ def test_matches_plain_loop_on_random_data(protocol, with_ties, monkeypatch):
     assert 0.0 <= fast["mINP"] <= fast["mAP"] <= 1.0
 
 
-@pytest.mark.parametrize("protocol", ["sysu", "regdb", "llcm"])
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 def test_protocol_ranking_is_the_ranking_evaluate_scores(protocol):
     # Scored query by query, the AP of the shown ranking must be evaluate's AP: pictures and
     # metric see the same images in the same order (ties included).
@@ -195,7 +196,7 @@ def test_protocol_ranking_is_the_ranking_evaluate_scores(protocol):
         assert all(not (g_cams[order] == 2).any() for i, order in enumerate(ranked) if q_cams[i] == 3)
         assert any((g_cams[order] == 2).any() for i, order in enumerate(ranked) if q_cams[i] != 3)
     lengths = {len(order) for order in ranked}
-    assert lengths == {num_g} if protocol == "regdb" else max(lengths) == num_g and min(lengths) < num_g
+    assert lengths == {num_g} if protocol in PLAIN_RANKING else max(lengths) == num_g and min(lengths) < num_g
     assert [len(o) for o in protocol_ranking(distmat, q_pids, g_pids, q_cams, g_cams, protocol, k=5)] == [5] * num_q
 
 
@@ -209,6 +210,22 @@ def test_protocol_kept_hand_example():
     assert protocol_kept("regdb", q_pids, q_cams, g_pids, g_cams) is None
     with pytest.raises(ValueError, match="unknown protocol"):
         protocol_kept("market", q_pids, q_cams, g_pids, g_cams)
+
+
+def test_unfiltered_is_regdbs_rule_under_its_own_name():
+    # Validation ranks held-out identities with the "unfiltered" rule; it must give exactly
+    # RegDB's numbers (nothing removed, plain CMC), also where SYSU or LLCM would filter.
+    rng = np.random.default_rng(11)
+    q_pids, g_pids = rng.integers(0, 8, 50), rng.integers(0, 8, 40)
+    q_cams, g_cams = np.full(50, 3), rng.integers(1, 7, 40)  # camera-3 queries: SYSU would drop camera 2
+    distmat = rng.integers(0, 6, (50, 40)).astype(np.float32)  # ties, so plain and deduplicated CMC differ
+    plain = evaluate(distmat, q_pids, g_pids, q_cams, g_cams, UNFILTERED)
+    regdb = evaluate(distmat, q_pids, g_pids, q_cams, g_cams, REGDB)
+    sysu = evaluate(distmat, q_pids, g_pids, q_cams, g_cams, "sysu")
+    np.testing.assert_array_equal(plain["cmc"], regdb["cmc"])
+    assert (plain["mAP"], plain["mINP"], plain["num_valid"]) == (regdb["mAP"], regdb["mINP"], regdb["num_valid"])
+    assert plain["mAP"] != sysu["mAP"]  # the data is such that filtering would change the numbers
+    assert protocol_kept(UNFILTERED, q_pids, q_cams, g_pids, g_cams) is None
 
 
 def test_long_distinct_prefix_before_first_match():

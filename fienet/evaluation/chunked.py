@@ -44,7 +44,7 @@ def evaluate_chunked(
         q_feats: (Q, D) query features; g_feats: (G, D) gallery features (numpy or tensors).
         q_pids, q_camids: (Q,) query identities and cameras.
         g_pids, g_camids: (G,) gallery identities and cameras.
-        protocol: ``"sysu"``, ``"regdb"`` or ``"llcm"`` (see :mod:`fienet.evaluation.metrics`).
+        protocol: one of ``fienet.protocols.PROTOCOLS`` (see :mod:`fienet.evaluation.metrics`).
         metric: ``"cosine"`` or ``"euclidean"``, as in :func:`compute_distmat`.
         chunk_size: queries per chunk; default: as many as keep a chunk near 16M distances.
         max_rank: length of the CMC curve.

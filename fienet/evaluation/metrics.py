@@ -6,9 +6,10 @@ The numbers are those of the evaluation code every VI-ReID paper reports with (t
 * the gallery is ranked by ascending distance with ``np.argsort`` (its tie order included);
 * protocol filtering removes some gallery images per query:
   SYSU-MM01 drops every camera-2 image for a camera-3 query (the two cameras share a room),
-  LLCM drops images of the query's identity seen by the query's camera, RegDB drops nothing;
+  LLCM drops images of the query's identity seen by the query's camera, RegDB (and the
+  ``"unfiltered"`` rule that validation uses) drops nothing;
 * SYSU-MM01 and LLCM take the CMC on the identity-deduplicated ranking (each gallery identity
-  kept at its first position), RegDB on the plain ranking; AP and INP always use the
+  kept at its first position), RegDB and ``"unfiltered"`` on the plain ranking; AP and INP always use the
   full filtered ranking;
 * a query counts only if a true match survives filtering.
 
@@ -24,7 +25,7 @@ import torch
 
 from fienet.arrays import as_vector
 from fienet.evaluation.distance import map_chunks, row_chunks
-from fienet.protocols import PROTOCOLS
+from fienet.protocols import PLAIN_RANKING, PROTOCOLS
 SYSU_IR_QUERY_CAM = 3  # SYSU-MM01 infrared camera placed in the same room as ...
 SYSU_SAME_ROOM_CAM = 2  # ... this visible camera, whose images are excluded for its queries.
 
@@ -78,7 +79,7 @@ def protocol_kept(
     q_pids, q_camids = np.asarray(q_pids), np.asarray(q_camids)
     g_pids, g_camids = np.asarray(g_pids), np.asarray(g_camids)
     is_cam3 = q_camids == SYSU_IR_QUERY_CAM  # (Q,)
-    if protocol == "regdb" or (protocol == "sysu" and not is_cam3.any()):
+    if protocol in PLAIN_RANKING or (protocol == "sysu" and not is_cam3.any()):
         return None
     if protocol == "sysu":
         # Cameras 2 and 3 film the same room: a camera-3 query never sees camera 2.
@@ -220,7 +221,7 @@ def query_stats(
     ap[valid] = np.bincount(rows, weights=hits / position, minlength=num_q)[valid] / num_rel[valid]
     inp[valid] = num_rel[valid] / position[ends[valid] - 1]
 
-    if protocol == "regdb":
+    if protocol in PLAIN_RANKING:
         rank[valid] = position[starts[valid]]
     else:
         first = np.zeros(num_q, dtype=np.int64)
@@ -256,7 +257,7 @@ def evaluate(
         q_pids: (Q,) query identities; g_pids: (G,) gallery identities.
         q_camids: (Q,) query cameras; g_camids: (G,) gallery cameras (as the dataset numbers
             them; SYSU-MM01 uses 1..6).
-        protocol: ``"sysu"``, ``"regdb"`` or ``"llcm"`` (see the module docstring).
+        protocol: one of ``PROTOCOLS`` (see the module docstring).
         max_rank: length of the returned CMC curve.
 
     Returns:

@@ -25,7 +25,7 @@ def evaluate_loop(
         distmat: (Q, G) distances.
         q_pids, q_camids: (Q,) query identities and cameras.
         g_pids, g_camids: (G,) gallery identities and cameras.
-        protocol: ``"sysu"``, ``"regdb"`` or ``"llcm"``.
+        protocol: ``"sysu"``, ``"regdb"``, ``"llcm"`` or ``"unfiltered"``.
         max_rank: length of the CMC curve.
 
     Returns:
@@ -45,7 +45,7 @@ def evaluate_loop(
             remove = (q_camids[i] == 3) & (ranked_cams == 2)
         elif protocol == "llcm":
             remove = (ranked_pids == q_pids[i]) & (ranked_cams == q_camids[i])
-        elif protocol == "regdb":
+        elif protocol in ("regdb", "unfiltered"):
             remove = np.zeros(len(order), dtype=bool)
         else:
             raise ValueError(f"unknown protocol {protocol!r}")

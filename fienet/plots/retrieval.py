@@ -167,7 +167,7 @@ def protocol_ranked_lists(
         distmat: (Q, G) distances of the split.
         query: the Q query records; gallery: the G gallery records.
         rows: indices of the queries to show.
-        protocol: ``"sysu"``, ``"regdb"`` or ``"llcm"``.
+        protocol: one of ``fienet.protocols.PROTOCOLS``.
         k: gallery images per row.
     """
     rows = list(rows)
