@@ -19,6 +19,7 @@ plain single-process loop. The backend is NCCL on CUDA and gloo on the CPU.
 from __future__ import annotations
 
 import os
+import warnings
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Sequence
@@ -142,6 +143,12 @@ def wrap_model(
         ``DistributedDataParallel(model)`` with ``world_size > 1``, else ``model`` itself.
     """
     if not env.is_distributed:
+        if sync_bn:
+            warnings.warn(
+                "train.sync_bn=true: ignored in a single process, whose batch statistics already are the "
+                f"global ones; expected only in a multi-process run ({LAUNCH_HINT})",
+                stacklevel=2,
+            )
         return model  # one process: its batch statistics already are the global ones
     if sync_bn:
         if device.type != "cuda":

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import socket
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -172,6 +173,17 @@ def test_incomplete_launch_environment_is_a_clear_error(monkeypatch) -> None:
     monkeypatch.setenv("WORLD_SIZE", "two")
     with pytest.raises(ValueError, match=r"WORLD_SIZE='two': expected an integer"):
         setup("cpu")
+
+
+def test_sync_bn_in_a_single_process_says_it_is_ignored() -> None:
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4))
+    with pytest.warns(UserWarning, match=r"^train\.sync_bn=true: ignored in a single process.*torchrun") as caught:
+        wrapped = wrap_model(model, SINGLE_PROCESS, torch.device("cpu"), sync_bn=True)
+    assert len(caught) == 1
+    assert wrapped is model and isinstance(model[1], torch.nn.BatchNorm2d)  # nothing converted
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert wrap_model(model, SINGLE_PROCESS, torch.device("cpu"), sync_bn=False) is model
 
 
 def test_sync_bn_on_cpu_is_refused() -> None:
