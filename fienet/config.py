@@ -124,7 +124,7 @@ class TrainConfig:
     weight_decay: Weight = 5e-4  # weight decay
     warmup_epochs: NonNegative = 10  # linear warm-up epochs
     schedule: Literal["step", "cosine"] = "step"  # after warm-up: decay by gamma at milestones, or cosine to 0
-    milestones: tuple[Positive, ...] = (20, 50)  # epochs at which the learning rate decays
+    milestones: tuple[Positive, ...] = (20, 50)  # epochs at which the learning rate decays (>= epochs: never; warned)
     gamma: Annotated[Float, Gt(0.0)] = 0.1  # learning-rate decay factor at each milestone
     seed: NonNegative = 0  # seed of every random number generator
     device: Device = "auto"  # "auto", "cpu", "cuda" or "cuda:N"
@@ -134,7 +134,7 @@ class TrainConfig:
     test_every: NonNegative = 0  # test-set evaluation every this many epochs and after the last (0: off); never selects
     out_dir: Annotated[str, Len(1)] = "runs/default"  # run folder: checkpoints, history, config
     progress: Flag = True  # tqdm progress bars
-    sync_bn: Flag = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only
+    sync_bn: Flag = False  # BatchNorm over the global batch in multi-GPU (torchrun) runs; CUDA only; one process warns
 
 
 @dataclass

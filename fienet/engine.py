@@ -40,7 +40,7 @@ from fienet.files import write_csv, write_text
 from fienet.losses import FIENetCriterion
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
-from fienet.optim import build_optimizer, build_scheduler
+from fienet.optim import build_optimizer, build_scheduler, unreached_milestones
 from fienet.run_folder import prepare_run_folder
 from fienet.progress import progress as progress_bar
 from fienet.protocols import UNFILTERED, Setting
@@ -241,6 +241,7 @@ def _fit(cfg: Config, resume: bool, overwrite: bool, env: distributed.DistEnv) -
             # A new run: a best.pt left by an earlier one must not stand beside this run's last.pt.
             best_path.unlink(missing_ok=True)
         save_config(cfg, out_dir / "config.yaml")
+        _warn_unreached_milestones(cfg)
         print(measurement_plan(cfg, len({r.pid for r in val_recs})), flush=True)
 
     for epoch in range(start_epoch, cfg.train.epochs):
@@ -280,6 +281,22 @@ def _fit(cfg: Config, resume: bool, overwrite: bool, env: distributed.DistEnv) -
             save_checkpoint(state, last_path)
             _write_history(history, out_dir)
     return pd.DataFrame(history)
+
+
+def _warn_unreached_milestones(cfg: Config) -> None:
+    """Say once, at the start, that milestones at or beyond the last epoch will not decay anything.
+
+    A warning, not an error: shortening a shipped recipe (``train.epochs=5`` on a config with
+    ``milestones: [12]``) is an ordinary trial run, and its checkpoints must stay loadable.
+    """
+    late = unreached_milestones(cfg.train)
+    if late:
+        warnings.warn(
+            f"train.milestones={list(cfg.train.milestones)}: {', '.join(map(str, late))} not below "
+            f"train.epochs={cfg.train.epochs}, so the learning rate never decays there; expected milestones "
+            f"below train.epochs (or train.milestones=[] for no decay)",
+            stacklevel=4,
+        )
 
 
 def _restore_rng(state: dict[str, Any], env: distributed.DistEnv) -> None:

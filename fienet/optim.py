@@ -32,6 +32,14 @@ def lr_factor(
     return 0.5 * (1.0 + math.cos(math.pi * progress))
 
 
+def unreached_milestones(cfg: TrainConfig) -> tuple[int, ...]:
+    """The milestones a step schedule never reaches: the first decayed epoch of milestone m is the
+    0-based epoch m, so m >= ``epochs`` never comes (the cosine schedule reads no milestones)."""
+    if cfg.schedule != "step":
+        return ()
+    return tuple(m for m in cfg.milestones if m >= cfg.epochs)
+
+
 def build_optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     """Two groups: ``backbone`` at ``lr * backbone_lr_mult``, ``new`` at ``lr`` (listed last)."""
     groups = model.param_groups()

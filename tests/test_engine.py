@@ -13,7 +13,7 @@ from fienet.checkpoint import CheckpointError, load_checkpoint
 from fienet.config import Config, apply_overrides, load_config
 from fienet.data.synthetic import generate_synthetic
 from fienet.engine import NonFiniteLossError, fit
-from fienet.optim import lr_factor
+from fienet.optim import lr_factor, unreached_milestones
 from fienet.run_folder import RunFolderError
 
 
@@ -50,7 +50,9 @@ def test_two_epochs_equal_one_epoch_resume_one_epoch(tiny_root, tmp_path) -> Non
 
 
 def test_run_folder_holds_history_config_and_checkpoints(tiny_root, tmp_path) -> None:
-    history = fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
+    # One epoch with milestones [1]: the decay never comes, and the run says so at its start.
+    with pytest.warns(UserWarning, match=r"^train\.milestones=\[1\]: 1 not below train\.epochs=1, so the learning rate never"):
+        history = fit(tiny_config(tiny_root, tmp_path, "train.epochs=1"))
     assert {"last.pt", "best.pt", "config.yaml", "history.csv", "history.json"} <= {p.name for p in tmp_path.iterdir()}
     saved = load_config(tmp_path / "config.yaml")
     assert saved.data.height == 32 and saved.train.out_dir == str(tmp_path)
@@ -91,6 +93,16 @@ def test_warmup_then_cosine_decay() -> None:
     assert all(a > b for a, b in zip(factors[2:], factors[3:]))
     with pytest.raises(ValueError, match="train.schedule must be 'step' or 'cosine', got 'linear'"):
         lr_factor(5, 2, (), 0.1, "linear", 6)
+
+
+def test_milestones_at_or_beyond_the_last_epoch_are_named_as_unreached() -> None:
+    # Milestone m first decays 0-based epoch m, so with 4 epochs (0..3) milestone 4 never acts.
+    assert [lr_factor(e, 0, (3, 4), 0.1) for e in range(4)] == [1.0, 1.0, 1.0, pytest.approx(0.1)]
+    cfg = apply_overrides(Config(), ["train.epochs=4", "train.milestones=[3, 4, 9]"]).train
+    assert unreached_milestones(cfg) == (4, 9)
+    assert unreached_milestones(apply_overrides(Config(), ["train.epochs=10", "train.milestones=[3, 9]"]).train) == ()
+    cosine = apply_overrides(Config(), ["train.epochs=4", "train.schedule=cosine"]).train
+    assert unreached_milestones(cosine) == ()  # the cosine schedule reads no milestones
 
 
 def test_overrides_are_typed_and_checked() -> None:
