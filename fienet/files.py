@@ -11,7 +11,7 @@ Every file fienet writes goes through one of two context managers:
 Either way a failed write leaves no temporary or partial file and raises :class:`WriteError`,
 one line naming the file: ``path: cannot write (No space left on device); ...``. A temporary file
 that only a killed process can leave is named ``.<name>.<random>.tmp`` and removed by
-:func:`remove_stale_temp_files` when the next run starts in that folder.
+:func:`remove_stale_temp_files` when the next run (or the next ``fienet synth``) starts in that folder.
 """
 
 from __future__ import annotations
@@ -21,10 +21,11 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import IO, Iterator
+from typing import IO, Collection, Iterator
 
 # Temporary names of atomic_write: ".<name>.<random>.tmp" beside the target (tempfile.mkstemp).
-_TEMP_NAME = re.compile(r"\.(?P<target>.+\.(?:pt|yaml|csv|json|npz|md))\.[A-Za-z0-9_]+\.tmp")
+_TEMP_NAME = re.compile(r"\.(?P<target>.+)\.[A-Za-z0-9_]+\.tmp")
+_RUN_FILE = re.compile(r".+\.(?:pt|yaml|csv|json|npz|md)")  # what a run folder's atomic writes are named
 
 
 class WriteError(OSError):
@@ -129,19 +130,27 @@ def write_csv(path: str | Path, table) -> Path:
     return Path(path)
 
 
-def remove_stale_temp_files(folder: str | Path) -> list[Path]:
+def remove_stale_temp_files(folder: str | Path, targets: Collection[str] | None = None) -> list[Path]:
     """Delete the temporary files that killed :func:`atomic_write` calls left in ``folder``.
 
-    Only names of the form ``.<name>.<ext>.<random>.tmp`` with an extension fienet writes
-    (``pt``, ``yaml``, ``csv``, ``json``, ``npz``, ``md``) are touched. Call it when no other
-    process writes into ``folder`` (at the start of a run).
+    Only names of the form ``.<target>.<random>.tmp`` are touched, and only for the given
+    ``targets`` (file names in ``folder``), or without them for a target with an extension a run
+    folder holds (``pt``, ``yaml``, ``csv``, ``json``, ``npz``, ``md``). Call it when no other
+    process writes into ``folder`` (at the start of a run). A missing folder holds none.
 
     Returns:
         The files removed.
     """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
     removed = []
-    for entry in Path(folder).iterdir():
-        if entry.is_file() and _TEMP_NAME.fullmatch(entry.name):
+    for entry in folder.iterdir():
+        match = _TEMP_NAME.fullmatch(entry.name)
+        if match is None or not entry.is_file():
+            continue
+        target = match["target"]
+        if (target in targets) if targets is not None else _RUN_FILE.fullmatch(target) is not None:
             entry.unlink()
             removed.append(entry)
     return removed

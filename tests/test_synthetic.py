@@ -263,6 +263,27 @@ def test_an_interrupted_generation_is_replaced_only_with_overwrite(tmp_path: Pat
     assert (root / "synth_config.yaml").is_file()
 
 
+def test_temporary_files_of_a_killed_run_are_removed_and_the_dataset_comes_out_right(tmp_path: Path) -> None:
+    small = dict(n_train=1, n_val=0, n_test=1, images_per_camera=1)
+    clean = _files(generate_synthetic(tmp_path / "clean", "tiny", seed=0, **small))
+    # Killed while writing its very first file: the folder holds only that file's temporary copy.
+    first = tmp_path / "first"
+    first.mkdir()
+    (first / ".synth_files.txt.k3j_x9q2.tmp").write_text("# fienet synthetic")
+    generate_synthetic(first, "tiny", seed=0, **small)
+    assert _files(first) == clean
+    # Killed later: temporaries beside the lists in the root and in exp/, which readers never list.
+    later = generate_synthetic(tmp_path / "later", "tiny", seed=0, **small)
+    (later / "synth_config.yaml").unlink()
+    own = [later / ".synth_config.yaml.ab_12.tmp", later / ".identities.csv.zz9.tmp", later / "exp" / ".test_id.txt.q1.tmp"]
+    for path in own:
+        path.write_text("partial")
+    (later / ".notes.txt.abc.tmp").write_text("a user's")  # not a name the generator writes: kept
+    assert len(SYSUMM01(later).train_records()) == len(SYSUMM01(tmp_path / "clean").train_records())
+    generate_synthetic(later, "tiny", seed=0, overwrite=True, **small)
+    assert _files(later) == clean | {".notes.txt.abc.tmp": b"a user's"}
+
+
 @pytest.mark.parametrize("kwargs, message", [
     (dict(seed=-1), "seed -1: expected an integer >= 0"),
     (dict(workers=0), "workers 0: expected an integer >= 1"),

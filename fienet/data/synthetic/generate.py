@@ -19,7 +19,7 @@ from fienet.data.synthetic.layout import (CONFIG_FILE, FILE_LIST, FILE_LIST_HEAD
                                           image_relpath, mask_relpath)
 from fienet.data.synthetic.parts import PART_LABELS
 from fienet.data.synthetic.render import render_image
-from fienet.files import atomic_write, removed_on_failure, write_csv, write_text
+from fienet.files import atomic_write, remove_stale_temp_files, removed_on_failure, write_csv, write_text
 from fienet.progress import progress as progress_bar
 
 # Bumped whenever the same config and seed would draw different images, so that a folder
@@ -101,6 +101,21 @@ def _read_file_list(out: Path) -> list[str] | None:
     return files
 
 
+def _remove_stale_temp_files(out: Path) -> list[Path]:
+    """Delete the temporary files a killed run left beside the lists the generator writes atomically.
+
+    Only ``.<name>.<random>.tmp`` for the generator's own names (``synth_files.txt``,
+    ``synth_config.yaml``, ``identities.csv``, ``exp/*_id.txt``): nobody else writes those, so a
+    folder the generator did not write loses nothing. Readers never list these folders; the
+    generator would trip: ``.synth_files.txt.<random>.tmp`` alone makes a folder not empty, and
+    one without ``synth_files.txt`` is refused.
+    """
+    names: dict[Path, set[str]] = {}
+    for rel in (FILE_LIST, CONFIG_FILE, IDENTITY_TABLE, *SPLIT_FILES.values()):
+        names.setdefault(Path(rel).parent, set()).add(Path(rel).name)
+    return [path for folder, own in names.items() for path in remove_stale_temp_files(out / folder, own)]
+
+
 def _remove_generated(out: Path, files: list[str]) -> None:
     """Delete exactly the listed files (then the manifest and the list), and folders left empty.
 
@@ -124,8 +139,12 @@ def _prepare(out: Path, manifest: dict[str, Any], overwrite: bool) -> bool:
     """Make ``out`` ready to write; False when it already holds exactly this dataset.
 
     Overwrite removes only what the generator's own file list (``synth_files.txt``) names: a
-    folder without that list was not written by the generator and is never touched.
+    folder without that list was not written by the generator and is never touched, except for
+    the temporary files of the generator's own lists that a killed run left (see
+    :func:`_remove_stale_temp_files`), removed first in any case.
     """
+    if out.is_dir():
+        _remove_stale_temp_files(out)
     config_path = out / CONFIG_FILE
     if config_path.is_file():
         with open(config_path) as fh:
