@@ -1,4 +1,4 @@
-"""Trivial matchers: hand-computed distances, self-match sanity, the floor table on tiny data."""
+"""Trivial matchers: hand-computed distances, self-match sanity, the floor table on tiny data of every layout."""
 
 from __future__ import annotations
 
@@ -8,8 +8,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from fienet.data import LLCM, SYSUMM01, RegDB
 from fienet.data.synthetic import generate_synthetic
+from fienet.evaluation import evaluate
 from fienet.evaluation.trivial import histogram_distmat, pixel_cosine_distmat, trivial_floor
+from fienet.protocols import UNFILTERED
 
 
 def _write(path: Path, gray: np.ndarray) -> str:
@@ -61,6 +64,40 @@ def test_floor_table_on_tiny_data(tiny: Path) -> None:
     assert np.all(table.rank1 <= table.rank10) and np.all(table.rank10 <= table.rank20)
     # the tiny test set has 4 identities, so every true match is within rank 4
     np.testing.assert_allclose(table.rank10, 100.0)
+
+
+def test_a_folder_is_read_as_sysu_layout_and_the_default_setting_is_the_first(tiny: Path) -> None:
+    table = trivial_floor(tiny, trials=range(2))
+    assert table.equals(trivial_floor(SYSUMM01(tiny), trials=range(2)))
+    assert table.equals(trivial_floor(tiny, mode="all", shots=1, trials=range(2)))  # the first setting, named
+    assert not table.equals(trivial_floor(tiny, mode="indoor", shots=1, trials=range(2)))
+
+
+def test_the_floor_uses_the_readers_protocol(tiny: Path) -> None:
+    class Unfiltered(SYSUMM01):  # the same splits, nothing filtered: camera 2 stays for camera-3 queries
+        protocol = UNFILTERED
+
+    assert not trivial_floor(tiny, trials=range(2)).equals(trivial_floor(Unfiltered(tiny), trials=range(2)))
+
+
+@pytest.mark.parametrize("fixture, make_reader, split_kwargs", [
+    ("llcm_root", LLCM, {}),
+    ("llcm_root", LLCM, {"direction": "v2i"}),
+    ("regdb_root", lambda root: RegDB(root, trial=2), {}),
+])
+def test_floor_of_any_reader_is_the_plain_per_trial_evaluation(request, fixture, make_reader, split_kwargs) -> None:
+    reader = make_reader(request.getfixturevalue(fixture))
+    setting = next((s for s in reader.settings() if s.split_kwargs == split_kwargs), reader.settings()[0])
+    table = trivial_floor(reader, **split_kwargs)
+    for matcher, distances in (("pixel_cosine", pixel_cosine_distmat), ("gray_histogram", histogram_distmat)):
+        maps = []
+        for trial in setting.trials:
+            query, gallery = reader.split(setting, trial)
+            d = distances([r.path for r in query], [r.path for r in gallery])
+            res = evaluate(d, np.array([r.pid for r in query]), np.array([r.pid for r in gallery]),
+                           np.array([r.camid for r in query]), np.array([r.camid for r in gallery]), reader.protocol)
+            maps.append(100.0 * res["mAP"])
+        assert table.loc[matcher, "mAP"] == pytest.approx(np.mean(maps), abs=1e-9)
 
 
 def test_missing_image_is_named(tmp_path: Path) -> None:

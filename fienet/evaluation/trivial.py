@@ -3,19 +3,21 @@
 If raw pixels or a grey-level histogram could match an infrared query to its visible gallery
 image, a benchmark would measure nothing about cross-modality learning. These two matchers use
 no training at all; on the synthetic data they must stay at a low Rank-1 (see
-docs/synthetic_data.md for the measured numbers).
+docs/synthetic_data.md for the measured numbers). :func:`trivial_floor` scores them on any
+dataset through its reader, with the dataset's own protocol.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
 from PIL import Image
 
 from fienet.data.io import read_rgb
+from fienet.data.reader import Reader
 from fienet.data.sysu import SYSUMM01
 from fienet.evaluation.metrics import evaluate
 
@@ -105,41 +107,45 @@ def histogram_distmat(
 
 
 def trivial_floor(
-    root: str | Path, mode: str = "all", shots: int = 1, trials: Iterable[int] = range(10)
+    dataset: str | Path | Reader, *, trials: Iterable[int] | None = None, **split_kwargs: Any
 ) -> pd.DataFrame:
-    """Both trivial matchers under the SYSU-MM01 protocol, averaged over gallery trials.
+    """Both trivial matchers under a dataset's own protocol, averaged over trials.
 
     Args:
-        root: a dataset in the SYSU-MM01 layout (e.g. the synthetic data).
-        mode: ``"all"`` or ``"indoor"`` search.
-        shots: gallery images per identity and camera (1 or 10).
-        trials: gallery draws to average.
+        dataset: any dataset's reader, or the folder of a dataset in the SYSU-MM01 layout (the
+            synthetic data), read with :class:`~fienet.data.sysu.SYSUMM01`.
+        trials: the trials to average (default: those of the setting).
+        **split_kwargs: the setting, as the reader's ``test_split`` takes it (SYSU-MM01:
+            ``mode="all"``, ``shots=1``; LLCM: ``direction="i2v"``); default: the reader's first
+            setting (SYSU-MM01: all-search single-shot, trials 0..9).
 
     Returns:
         One row per matcher (index ``matcher``), columns rank1, rank10, rank20, mAP, mINP in percent.
     """
-    dataset = SYSUMM01(root)
-    splits = [dataset.test_split(mode, trial, shots) for trial in trials]
+    reader = dataset if isinstance(dataset, Reader) else SYSUMM01(dataset)
+    settings = reader.settings()
+    setting = next((s for s in settings if s.split_kwargs == split_kwargs), settings[0])
+    split_kwargs = split_kwargs or setting.split_kwargs
+    splits = [reader.test_split(trial=t, **split_kwargs) for t in (setting.trials if trials is None else trials)]
     if not splits:
-        raise ValueError("trials is empty; expected at least one gallery trial, e.g. range(10)")
-    query = splits[0][0]
+        raise ValueError("trials is empty; expected at least one trial, e.g. range(10)")
     # Each image is read once, however many trials draw it.
+    query_paths = list(dict.fromkeys(r.path for query, _ in splits for r in query))
     gallery_paths = sorted({r.path for _, gallery in splits for r in gallery})
+    row = {p: i for i, p in enumerate(query_paths)}
     column = {p: i for i, p in enumerate(gallery_paths)}
-    q_paths = [r.path for r in query]
     full = {
-        "pixel_cosine": pixel_cosine_distmat(q_paths, gallery_paths),
-        "gray_histogram": histogram_distmat(q_paths, gallery_paths),
+        "pixel_cosine": pixel_cosine_distmat(query_paths, gallery_paths),
+        "gray_histogram": histogram_distmat(query_paths, gallery_paths),
     }
-    q_pids = np.array([r.pid for r in query])
-    q_cams = np.array([r.camid for r in query])
     rows = []
     for matcher in MATCHERS:
         runs = []
-        for _, gallery in splits:
-            cols = [column[r.path] for r in gallery]
-            res = evaluate(full[matcher][:, cols], q_pids, np.array([r.pid for r in gallery]), q_cams,
-                           np.array([r.camid for r in gallery]), protocol="sysu")
+        for query, gallery in splits:
+            distmat = full[matcher][np.ix_([row[r.path] for r in query], [column[r.path] for r in gallery])]
+            res = evaluate(distmat, np.array([r.pid for r in query]), np.array([r.pid for r in gallery]),
+                           np.array([r.camid for r in query]), np.array([r.camid for r in gallery]),
+                           protocol=reader.protocol)
             runs.append([res["cmc"][0], res["cmc"][9], res["cmc"][19], res["mAP"], res["mINP"]])
         rows.append([matcher, *(100.0 * np.mean(runs, axis=0))])
     return pd.DataFrame(rows, columns=["matcher", "rank1", "rank10", "rank20", "mAP", "mINP"]).set_index("matcher")
