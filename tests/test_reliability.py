@@ -99,7 +99,7 @@ def test_debug_shows_the_traceback(tmp_path) -> None:
 TINY_RUN = """data: {dataset: synthetic, root: synth, height: 32, width: 16, p: 2, k: 2, val_ids: 2, in_memory: true,
        workers: 0}
 model: {arch: resnet18, weights: null}
-train: {epochs: 1, iters_per_epoch: 2, optimizer: sgd, lr: 0.01, warmup_epochs: 0, milestones: [1], eval_every: 1,
+train: {epochs: 1, iters_per_epoch: 2, optimizer: sgd, lr: 0.01, warmup_epochs: 0, milestones: [], eval_every: 1,
         progress: false, device: cpu, amp: fp32, out_dir: run}
 """
 
