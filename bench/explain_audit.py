@@ -1,4 +1,4 @@
-"""The explanation audit of docs/results.md: every CAM setting of the notebooks' baseline and
+"""The explanation audit of docs/results.md: every explanation setting of the notebooks' baseline and
 FIENet scored on the same test images of the default synthetic data.
 
     PYTHONPATH=. python bench/explain_audit.py --run-dir runs/notebooks --out runs/explain_audit
@@ -24,9 +24,9 @@ from fienet.data import build_dataset
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain import AuditInputs, audit_models, audit_summary
 
-SETTINGS = [("gradcam", "layer4"), ("gradcam", "mpim"), ("hirescam", "mpim"), ("gradcam", "layer3"),
+SETTINGS = [("gradient", "input"), ("gradcam", "layer4"), ("gradcam", "mpim"), ("hirescam", "mpim"), ("gradcam", "layer3"),
             ("hirescam", "layer3"), ("layercam", "layer3"), ("hirescam", "pfam3")]
-CONTRASTIVE = [("hirescam", "layer3"), ("gradcam", "layer4"), ("gradcam", "mpim")]
+CONTRASTIVE = [("gradient", "input"), ("hirescam", "layer3"), ("gradcam", "layer4"), ("gradcam", "mpim")]
 
 
 def main() -> None:

@@ -324,7 +324,7 @@ def test_attention_on_parts_errors_name_what_is_missing(model, synthetic_root, t
         attention_on_parts(model, synthetic_root, [stranger], H, W)
     with pytest.raises(FileNotFoundError, match="identities.csv: missing"):
         attention_on_parts(model, tmp_path, records, H, W)
-    with pytest.raises(ValueError, match=r"unknown CAM method 'gradcam\+'"):
+    with pytest.raises(ValueError, match=r"unknown explanation method 'gradcam\+'"):
         attention_on_parts(model, synthetic_root, records, H, W, method="gradcam+")
     with pytest.raises(ValueError, match="model is on cpu but device=meta"):
         attention_on_parts(model, synthetic_root, records, H, W, device="meta")

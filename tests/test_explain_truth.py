@@ -17,9 +17,10 @@ from fienet.data import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
 from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, SimilarityScore, SimilarityTarget,
-                            audit_explanations, audit_models, audit_summary, audit_table, contrastive_audit,
-                            deletion_auc, deletion_curves, is_empty, mean_baseline, occlusion_maps, randomized_copy,
-                            rank_correlation)
+                            GradientExplainer, ModalityWrapper, audit_explanations, audit_models, audit_summary,
+                            audit_table, contrastive_audit, deletion_auc, deletion_curves, gradient_x_input,
+                            has_layer, is_empty, layer_cells, make_explainer, mean_baseline, occlusion_maps,
+                            randomized_copy, rank_correlation)
 from fienet.model import build_model
 
 H, W = 64, 32
@@ -157,14 +158,16 @@ def _records(root: Path, identities: int):
 
 def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     records = _records(synthetic_root, 1)
-    settings = [("gradcam", "layer3"), ("hirescam", "pfam3")]
+    settings = [("gradcam", "layer3"), ("hirescam", "pfam3"), ("gradient", "input")]
     inputs = AuditInputs(PartAnnotations(synthetic_root), records, H, W, fraction=4, overlap=False, deletion_steps=4)
     audit = audit_explanations(model, inputs, settings)
     table = audit.per_image
     assert table.groupby(["method", "layer"], sort=False).size().to_dict() == {
-        OCCLUSION: len(records), ("gradcam", "layer3"): len(records), ("hirescam", "pfam3"): len(records)}
+        OCCLUSION: len(records), ("gradcam", "layer3"): len(records), ("hirescam", "pfam3"): len(records),
+        ("gradient", "input"): len(records)}
     assert table.loc[table["method"] == "gradcam", "cells"].iloc[0] == "4x2"  # layer3 of a 64x32 input
     assert table.loc[table["method"] == "occlusion", "cells"].iloc[0] == "4x4"
+    assert table.loc[table["method"] == "gradient", "cells"].iloc[0] == f"{H}x{W}"  # the pixels
     shares = table[["person", "parts"]].to_numpy()
     assert np.isnan(shares[table["empty"]]).all()  # an empty map has no shares, nothing averaged in
     assert (np.nan_to_num(shares) >= 0).all() and (np.nan_to_num(shares) <= 1).all()
@@ -177,6 +180,12 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     assert summary.loc[("gradcam", "layer3"), "empty maps (%)"] == pytest.approx(100 * gradcam["empty"].mean())
     assert np.isfinite(summary["deletion AUC / random"]).all()
     assert summary.loc[("gradcam", "layer3"), ["Spearman vs occlusion", "person lift, random weights"]].notna().all()
+    # randomisation: the trained map against the randomised copy's, for every row, the reference too
+    for method in ("occlusion", "gradient"):  # maps that are never flat: a correlation for every image
+        assert table.loc[table["method"] == method, "random_spearman"].between(-1, 1).all()
+    assert summary.loc[OCCLUSION, "Spearman, trained vs random weights"] == pytest.approx(
+        table.loc[table["method"] == "occlusion", "random_spearman"].mean())
+    assert summary.loc[OCCLUSION, ["person lift, random weights", "parts lift, random weights"]].notna().all()
     # At initialisation PFAM's projections are zero, so the score does not depend on the
     # aggregated stage-3 map: every map there is empty, and the table says so instead of averaging.
     assert summary.loc[("hirescam", "pfam3"), "empty maps (%)"] == 100
@@ -231,3 +240,61 @@ def test_audit_models_stacks_one_audit_per_model_on_the_same_images(model, synth
     for name, audit in audits.items():
         assert audit.per_image["path"].iloc[: len(records)].tolist() == [r.path for r in records]
         assert table.loc[name].equals(audit_summary(audit))
+
+
+# ---------------------------------------------------------------- gradient x input
+
+
+def test_gradient_x_input_is_the_first_order_estimate_of_occluding_pixels(model):
+    """Summed over any region, the attribution is the slope of the score as the region moves
+    towards the mean colour (forward-mode differentiation, computed independently of the
+    backward pass): the first-order Taylor estimate of occluding that region."""
+    net = randomized_copy(model, seed=3)
+    wrapper = ModalityWrapper(net, INFRARED)
+    images = _images(2)
+    reference = net.embed(_images(2, seed=5), VISIBLE).detach()  # (2, D)
+    targets = [SimilarityTarget(r) for r in reference]
+    attribution = gradient_x_input(wrapper, images, targets)  # (2, H, W)
+    assert attribution.shape == (2, H, W)
+    score = SimilarityScore(net, INFRARED)
+    for rows, cols in ((slice(10, 20), slice(5, 20)), (slice(30, 50), slice(0, W)), (slice(0, H), slice(0, W))):
+        mask = torch.zeros(1, 1, H, W)
+        mask[..., rows, cols] = 1
+        towards_mean = mask * (mean_baseline(images) - images)  # (2, 3, H, W)
+        with torch.no_grad():
+            _, slope = torch.func.jvp(lambda x: score(x, reference), (images,), (towards_mean,))  # (2,)
+        predicted = (attribution * mask[:, 0]).sum(dim=(1, 2))  # score drop per unit step
+        assert torch.allclose(-slope, predicted, rtol=5e-3, atol=1e-7), (-slope, predicted)
+    # no gradient left on the weights, as after a CAM
+    assert all(p.grad is None for p in net.parameters())
+
+
+def test_gradient_explainer_has_the_cam_interface(model):
+    images = _images(3)
+    reference = model.embed(_images(3, seed=7), VISIBLE).detach()
+    targets = [SimilarityTarget(r) for r in reference]
+    model.train()
+    with make_explainer(model, INFRARED, "input", "gradient") as explainer:
+        assert isinstance(explainer, GradientExplainer) and not model.training
+        maps = explainer(images, targets)
+    assert model.training  # modes restored on leaving
+    model.eval()
+    assert maps.shape == (3, H, W) and maps.dtype == np.float32
+    assert maps.min() >= 0 and np.allclose(maps.reshape(3, -1).max(axis=1), 1)  # positive part, peak 1
+    signed = gradient_x_input(ModalityWrapper(model, INFRARED), images, targets).numpy()
+    positive = np.clip(signed, 0, None)
+    assert np.allclose(maps, positive / positive.reshape(3, -1).max(axis=1)[:, None, None], atol=1e-6)
+    with GradientExplainer(model, INFRARED, signed=True) as explainer:
+        assert np.allclose(explainer(images, targets), signed, atol=1e-6)
+    assert has_layer(model, "input") and layer_cells(model, "input", images[0], INFRARED) == f"{H}x{W}"
+    with pytest.raises(ValueError, match="expected layer 'input', got 'layer3'"):
+        make_explainer(model, INFRARED, "layer3", "gradient")
+    with pytest.raises(ValueError, match="unknown explanation method 'saliency'"):
+        make_explainer(model, INFRARED, "input", "saliency")
+    with GradientExplainer(model, INFRARED) as explainer:
+        with pytest.raises(ValueError, match="got 2 targets for 3 images"):
+            explainer(images, targets[:2])
+        with pytest.raises(ValueError, match="got no targets for 3 images"):
+            explainer(images)
+    with pytest.raises(RuntimeError, match="inside `with GradientExplainer"):
+        GradientExplainer(model, INFRARED)(images, targets)

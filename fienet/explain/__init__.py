@@ -1,10 +1,14 @@
-"""Explanations: Grad-CAM family maps of FIENet (via pytorch-grad-cam), where they look, and
-whether they tell the truth.
+"""Explanations: Grad-CAM family maps of FIENet (via pytorch-grad-cam) and gradient x input at the
+pixels, where they look, and whether they tell the truth.
 
 - :mod:`~fienet.explain.wrapper`: FIENet as a one-input network of one modality.
 - :mod:`~fienet.explain.targets`: similarity, contrastive and identity scores to explain.
 - :mod:`~fienet.explain.cam`: :class:`CamExplainer` (method x layer, hooks held in a ``with``
-  block) and :func:`explain_pair` (cross-modal match, both sides).
+  block).
+- :mod:`~fienet.explain.gradients`: :class:`GradientExplainer`, gradient x input at the pixels
+  (the first-order estimate of occluding each pixel), with the same interface.
+- :mod:`~fienet.explain.methods`: a (method, layer) setting -> its explainer (:func:`make_explainer`).
+- :mod:`~fienet.explain.pair`: :func:`explain_pair` (a cross-modal match, both sides).
 - :mod:`~fienet.explain.references`: images, embeddings and the references they are scored against.
 - :mod:`~fienet.explain.parts`: CAM energy on the synthetic part masks against chance.
 - :mod:`~fienet.explain.perturbation`: captum occlusion of the similarity and deletion curves.
@@ -19,8 +23,11 @@ Draw the maps with :func:`fienet.plots.cam.cam_overlay` and :func:`fienet.plots.
 
 from fienet.explain.agreement import is_empty, rank_correlation
 from fienet.explain.audit import OCCLUSION, Audit, AuditInputs, audit_explanations, audit_summary
-from fienet.explain.cam import CAM_METHODS, CamExplainer, CamPair, explain_pair, final_layer
+from fienet.explain.cam import CAM_METHODS, CamExplainer, final_layer
 from fienet.explain.comparison import CONTRASTIVE_COLUMNS, audit_models, audit_table
+from fienet.explain.gradients import GRADIENT, GradientExplainer, gradient_x_input
+from fienet.explain.methods import METHODS, has_layer, layer_cells, make_explainer
+from fienet.explain.pair import CamPair, explain_pair
 from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
 from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares
 from fienet.explain.perturbation import (SimilarityScore, deletion_auc, deletion_curves, mean_baseline,
@@ -33,6 +40,8 @@ from fienet.explain.wrapper import OUTPUTS, ModalityWrapper, eval_mode
 __all__ = [
     "CAM_METHODS",
     "CONTRASTIVE_COLUMNS",
+    "GRADIENT",
+    "METHODS",
     "OCCLUSION",
     "OUTPUTS",
     "REFERENCES",
@@ -41,6 +50,7 @@ __all__ = [
     "CamExplainer",
     "CamPair",
     "ContrastiveTarget",
+    "GradientExplainer",
     "IdentityTarget",
     "ModalityWrapper",
     "SimilarityScore",
@@ -59,10 +69,14 @@ __all__ = [
     "eval_mode",
     "explain_pair",
     "final_layer",
+    "gradient_x_input",
+    "has_layer",
     "identity_references",
     "is_empty",
     "load_images",
+    "layer_cells",
     "lookalike_pairs",
+    "make_explainer",
     "mean_baseline",
     "occlusion_maps",
     "randomized_copy",

@@ -1,4 +1,7 @@
-"""Does a heat map tell the truth? Every CAM setting scored on the same images, five ways.
+"""Does a heat map tell the truth? Every explanation setting scored on the same images, five ways.
+
+A setting is a (method, layer): a CAM at a layer of the network, or gradient x input at the
+pixels (``("gradient", "input")``); see :mod:`fienet.explain.methods`.
 
 For each (method, layer) of a model, on synthetic images whose part masks are known:
 
@@ -9,8 +12,12 @@ For each (method, layer) of a model, on synthetic images whose part masks are kn
   are counted and left out of every mean, never averaged in as if they were data;
 - **Spearman vs occlusion**: per-image rank correlation with captum's occlusion map, which
   measures what the model uses by removing it;
-- **lift after randomising the weights** (Adebayo et al., 2018): a faithful map loses its
-  preference for the parts when the trained weights are gone;
+- **after randomising the weights** (Adebayo et al., 2018): the same map of a copy of the
+  network with fresh random weights. Its **rank correlation with the trained model's map** is
+  the test (a map that survives randomisation explains the image, not the model: near 0 passes);
+  its lifts are shown too, beside those of occlusion of the randomised copy, because a random
+  network's similarity also depends on the person (the image's only structure), so even the
+  reference keeps a lift above 1 there;
 - **deletion AUC / random**: how fast the similarity falls when the most-attributed pixels are
   removed first, relative to a random order (< 1 = the map ranks what matters first).
 
@@ -33,12 +40,12 @@ from fienet.data.records import Record
 from fienet.modalities import MODALITIES
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import is_empty, rank_correlation
-from fienet.explain.cam import CamExplainer, Target
+from fienet.explain.methods import has_layer, layer_cells, make_explainer
 from fienet.explain.parts import cam_energy_shares
 from fienet.explain.perturbation import deletion_auc, deletion_curves, occlusion_maps, occlusion_window
 from fienet.explain.randomization import randomized_copy
 from fienet.explain.references import embed_images, identity_references, load_images
-from fienet.explain.targets import SimilarityTarget
+from fienet.explain.targets import SimilarityTarget, Target
 from fienet.model.fienet import FIENet
 
 Setting = tuple[str, str]  # (CAM method, layer)
@@ -53,7 +60,8 @@ class Audit:
         per_image: one row per (setting, image): ``method``, ``layer``, ``cells`` (the layer's
             map size, "h x w"), ``path``, ``pid``, ``modality``, ``empty``, ``person``, ``parts``,
             ``person_area``, ``parts_area``, ``spearman`` (vs occlusion), and the same scores
-            after weight randomisation prefixed ``random_``.
+            after weight randomisation prefixed ``random_`` (``random_spearman``: rank correlation
+            of the trained model's map with the randomised copy's).
         curves: setting -> (N, steps + 1) deletion curves; ``("random", "order")`` is the
             random-order control on the same images.
     """
@@ -76,11 +84,11 @@ def cam_maps(
     targets: Sequence[Target],
     batch_size: int = 16,
 ) -> np.ndarray:
-    """(N, H, W) CAMs of ``setting`` = (method, layer), each image through its modality's stem."""
+    """(N, H, W) maps of ``setting`` = (method, layer), each image through its modality's stem."""
     method, layer = setting
     maps = np.empty((images.shape[0], *images.shape[2:]), dtype=np.float32)  # (N, H, W)
     for modality, rows in by_modality(records).items():
-        with CamExplainer(model, modality, layer, method) as explainer:
+        with make_explainer(model, modality, layer, method) as explainer:
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start:start + batch_size]
                 maps[chunk] = explainer(images[chunk], [targets[i] for i in chunk])
@@ -101,18 +109,6 @@ def per_modality(
         out[rows] = part
     assert out is not None
     return out
-
-
-def layer_cells(model: FIENet, layer: str, image: Tensor, modality: str) -> str:
-    """Size of ``layer``'s output map for one image, as "h x w" (what a CAM there can resolve)."""
-    seen: list[tuple[int, ...]] = []
-    handle = model.target_layer(layer).register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[-2:])))
-    try:
-        with torch.no_grad():
-            model.embed(image[None], modality)
-    finally:
-        handle.remove()
-    return f"{seen[0][0]}x{seen[0][1]}"
 
 
 def score_maps(maps: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[int]]) -> pd.DataFrame:
@@ -237,15 +233,6 @@ def occlusion_rows(base: pd.DataFrame, occlusion: np.ndarray, masks: np.ndarray,
     return table.assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}", spearman=np.nan)
 
 
-def has_layer(model: FIENet, layer: str) -> bool:
-    """Whether ``model`` has ``layer`` (the baseline has no ``pfam3``): audits skip it otherwise."""
-    try:
-        model.target_layer(layer)
-    except ValueError:
-        return False
-    return True
-
-
 def as_audit(tables: Sequence[pd.DataFrame], curves: dict[Setting, np.ndarray]) -> Audit:
     """One :class:`Audit` from per-setting tables, setting columns first."""
     per_image = pd.concat(tables, ignore_index=True)
@@ -254,7 +241,7 @@ def as_audit(tables: Sequence[pd.DataFrame], curves: dict[Setting, np.ndarray]) 
 
 
 def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Setting]) -> Audit:
-    """Score CAM settings of one model against the masks, occlusion, randomisation and deletion.
+    """Score explanation settings of one model against the masks, occlusion, randomisation and deletion.
 
     Args:
         model: FIENet or the baseline, in its device.
@@ -284,10 +271,18 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
     base = pd.DataFrame({"path": [r.path for r in records], "pid": [r.pid for r in records],
                          "modality": [r.modality for r in records]})  # fmt: skip
 
-    inputs.say(f"occlusion maps of {n} images ...")
+    inputs.say(f"occlusion maps of {n} images, by the model and by its randomised copy ...")
     occlusion = per_modality(occlusion_maps, model, records, images, references, fraction=inputs.fraction,
                              overlap=inputs.overlap)  # (N, H, W)
+    random_occlusion = per_modality(occlusion_maps, random_model, records, images, random_refs,
+                                    fraction=inputs.fraction, overlap=inputs.overlap)  # (N, H, W)
     grid = inputs.grid()
+
+    def randomised(maps: np.ndarray, random_maps: np.ndarray) -> pd.DataFrame:
+        """The randomised model's maps scored, and their rank correlation with the trained model's."""
+        table = score_maps(np.clip(random_maps, 0, None), masks, labels).add_prefix("random_")
+        table["random_spearman"] = [rank_correlation(a, b, grid) for a, b in zip(maps, random_maps)]
+        return table
 
     def deletion(maps: np.ndarray) -> np.ndarray:
         return per_modality(deletion_curves, model, records, images, references, maps, steps=inputs.deletion_steps)
@@ -295,7 +290,8 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
     rng = np.random.default_rng(inputs.seed)
     curves: dict[Setting, np.ndarray] = {("random", "order"): deletion(rng.random((n, height, width))),
                                          OCCLUSION: deletion(occlusion)}  # fmt: skip
-    tables = [occlusion_rows(base, occlusion, masks, labels, grid)]
+    tables = [pd.concat([occlusion_rows(base, occlusion, masks, labels, grid),
+                         randomised(occlusion, random_occlusion)], axis=1)]  # fmt: skip
     for setting in settings:
         method, layer = setting
         if not has_layer(model, layer):
@@ -308,9 +304,9 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         curves[setting] = deletion(cams)
         table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
-        randomised = score_maps(random_cams, masks, labels).add_prefix("random_")
         cells = layer_cells(model, layer, images[0], records[0].modality)
-        tables.append(pd.concat([table, randomised], axis=1).assign(method=method, layer=layer, cells=cells))
+        tables.append(pd.concat([table, randomised(cams, random_cams)], axis=1).assign(method=method, layer=layer,
+                                                                                     cells=cells))
     return as_audit(tables, curves)
 
 
@@ -329,7 +325,7 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
     Returns:
         Index (method, layer); columns ``map``, ``images``, ``empty maps (%)``, ``person lift``,
         ``parts lift``, ``Spearman vs occlusion``, ``person lift, random weights``, ``parts
-        lift, random weights``, ``deletion AUC / random``.
+        lift, random weights``, ``Spearman, trained vs random weights``, ``deletion AUC / random``.
     """
     random_curves = audit.curves.get(("random", "order"))
     random_auc = deletion_auc(random_curves) if random_curves is not None else np.nan
@@ -345,6 +341,7 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
             "Spearman vs occlusion": part["spearman"].mean(),
             "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
             "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
+            "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
             "deletion AUC / random": (deletion_auc(audit.curves[(method, layer)]) / random_auc
                                       if (method, layer) in audit.curves else np.nan),
         }
@@ -354,4 +351,4 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
 
 
 __all__ = ["OCCLUSION", "Audit", "AuditInputs", "Setting", "as_audit", "audit_explanations", "audit_summary",
-           "by_modality", "cam_maps", "has_layer", "layer_cells", "occlusion_rows", "per_modality", "score_maps"]
+           "by_modality", "cam_maps", "occlusion_rows", "per_modality", "score_maps"]

@@ -13,7 +13,7 @@ pytorch-grad-cam, so values compare *within* a map (where it looks), not across 
 from __future__ import annotations
 
 from contextlib import ExitStack
-from typing import Callable, NamedTuple, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch
@@ -21,7 +21,7 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, Layer
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import Tensor
 
-from fienet.explain.targets import SimilarityTarget
+from fienet.explain.targets import SimilarityTarget, Target
 from fienet.explain.wrapper import ModalityWrapper, eval_mode
 from fienet.modalities import Modality
 from fienet.model.fienet import FIENet
@@ -37,7 +37,6 @@ CAM_METHODS: dict[str, type[BaseCAM]] = {
     # a full SVD per image (a C x C factor), seconds per image at C = 2048 on a CPU.
     "eigencam": EigenCAM,
 }
-Target = Callable[[Tensor], Tensor]
 
 
 class CamExplainer:
@@ -142,57 +141,4 @@ def final_layer(model: FIENet) -> str:
     return model.final_layer  # one rule, in fienet.model.fienet.final_layer
 
 
-class CamPair(NamedTuple):
-    """Both sides of an explained match.
-
-    Attributes:
-        query: (H, W) CAM of the query, scored by its similarity to the gallery image.
-        gallery: (H', W') CAM of the gallery image, scored by its similarity to the query.
-        similarity: cosine similarity of the two embeddings.
-    """
-
-    query: np.ndarray
-    gallery: np.ndarray
-    similarity: float
-
-
-def explain_pair(
-    model: FIENet,
-    query_image: Tensor,
-    gallery_image: Tensor,
-    query_modality: Modality,
-    gallery_modality: Modality,
-    layer: str = "mpim",
-    method: str = "gradcam",
-) -> CamPair:
-    """Cross-modal Grad-CAM of a match: each image explained by its similarity to the other.
-
-    The query map shows what in the query makes it resemble this gallery image, and the other
-    way round, so the two maps of a correct match should light up corresponding body parts.
-
-    Args:
-        model: FIENet on the device to compute on.
-        query_image: (3, H, W) normalised image (``test_transform``).
-        gallery_image: (3, H', W') normalised image.
-        query_modality, gallery_modality: ``"visible"`` or ``"infrared"``.
-        layer, method: see :class:`CamExplainer`.
-
-    Returns:
-        :class:`CamPair` with the two maps at their input sizes and the similarity.
-    """
-    for name, image in (("query_image", query_image), ("gallery_image", gallery_image)):
-        if image.dim() != 3 or image.shape[0] != 3:
-            raise ValueError(f"{name} has shape {tuple(image.shape)}; expected one (3, H, W) image")
-    device = next(model.parameters()).device
-    with torch.no_grad(), eval_mode(model):
-        query = model.embed(query_image[None].to(device), query_modality)[0]  # (D,)
-        gallery = model.embed(gallery_image[None].to(device), gallery_modality)[0]  # (D,)
-    maps = []
-    sides = ((query_image, query_modality, gallery), (gallery_image, gallery_modality, query))
-    for image, modality, reference in sides:
-        with CamExplainer(model, modality, layer, method) as explainer:
-            maps.append(explainer(image[None], [SimilarityTarget(reference)])[0])  # (H, W)
-    return CamPair(maps[0], maps[1], float(query @ gallery))
-
-
-__all__ = ["CAM_METHODS", "CamExplainer", "CamPair", "explain_pair", "final_layer"]
+__all__ = ["CAM_METHODS", "CamExplainer", "final_layer"]

@@ -20,8 +20,9 @@ from fienet.data.records import Record
 from fienet.modalities import MODALITIES
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import rank_correlation
-from fienet.explain.audit import (Audit, AuditInputs, Setting, as_audit, cam_maps, has_layer, layer_cells,
-                                  occlusion_rows, per_modality, score_maps)
+from fienet.explain.audit import (Audit, AuditInputs, Setting, as_audit, cam_maps, occlusion_rows, per_modality,
+                                  score_maps)
+from fienet.explain.methods import has_layer, layer_cells
 from fienet.explain.perturbation import occlusion_maps
 from fienet.explain.references import embed_images
 from fienet.explain.targets import ContrastiveTarget

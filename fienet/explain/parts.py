@@ -19,7 +19,7 @@ import torch
 
 from fienet.data.records import Record
 from fienet.data.synthetic import PartAnnotations
-from fienet.explain.cam import CamExplainer
+from fienet.explain.methods import make_explainer
 from fienet.explain.references import REFERENCES, embed_images, identity_references, load_images
 from fienet.explain.targets import SimilarityTarget
 from fienet.modalities import MODALITIES
@@ -104,7 +104,7 @@ def attention_on_parts(
         records: images to explain, e.g. query + gallery of the test split.
         height, width: network input size.
         device: device of the model and of the images.
-        layer, method: see :class:`~fienet.explain.cam.CamExplainer`.
+        layer, method: a setting of :func:`~fienet.explain.methods.make_explainer`.
         reference: one of ``REFERENCES``.
         batch_size: images per forward/backward pass.
         progress: show a progress bar.
@@ -128,7 +128,7 @@ def attention_on_parts(
     _check_device(model, device)
     by_modality = {m: np.flatnonzero([r.modality == m for r in records]) for m in MODALITIES}
     # Everything that can be wrong on disk or in the arguments fails here, before any CAM is computed.
-    explainers = {m: CamExplainer(model, m, layer, method) for m, indices in by_modality.items() if len(indices)}
+    explainers = {m: make_explainer(model, m, layer, method) for m, indices in by_modality.items() if len(indices)}
     annotations = PartAnnotations(root)
     annotations.check_pids({r.pid for r in records})
     labels = {pid: {part: annotations.part_labels[part] for part in annotations.distinguishing_parts(pid)}

@@ -9,10 +9,14 @@ match in the visible gallery.
 
 from __future__ import annotations
 
+from typing import Callable
+
 import torch
 import torch.nn.functional as F
 from pytorch_grad_cam.utils.model_targets import ClassifierOutputTarget
 from torch import Tensor
+
+Target = Callable[[Tensor], Tensor]  # one image's output row -> the scalar score to explain
 
 
 class SimilarityTarget:
@@ -110,4 +114,4 @@ class IdentityTarget(ClassifierOutputTarget):
         return f"IdentityTarget({self.category})"
 
 
-__all__ = ["ContrastiveTarget", "IdentityTarget", "SimilarityTarget"]
+__all__ = ["ContrastiveTarget", "IdentityTarget", "SimilarityTarget", "Target"]

@@ -1,0 +1,62 @@
+"""A (method, layer) setting -> the explainer that draws its maps.
+
+Two kinds share one interface (a ``with`` block, then ``explainer(images, targets)`` -> (B, H, W)
+maps in [0, 1]): the class-activation maps of pytorch-grad-cam at a layer of the network
+(:class:`~fienet.explain.cam.CamExplainer`, methods ``CAM_METHODS``), and gradient x input at
+the pixels (:class:`~fienet.explain.gradients.GradientExplainer`, the setting
+``("gradient", "input")``). Audits, part scores and notebooks go through :func:`make_explainer`.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from fienet.explain.cam import CAM_METHODS, CamExplainer
+from fienet.explain.gradients import GRADIENT, INPUT, GradientExplainer
+from fienet.modalities import Modality
+from fienet.model.fienet import FIENet
+
+METHODS: tuple[str, ...] = (*CAM_METHODS, GRADIENT)
+Explainer = CamExplainer | GradientExplainer
+
+
+def make_explainer(model: FIENet, modality: Modality, layer: str, method: str) -> Explainer:
+    """The explainer of ``method`` at ``layer`` for one modality's images (open it with ``with``).
+
+    Raises:
+        ValueError: unknown method, a layer the model lacks, or gradient x input away from the input.
+    """
+    if method == GRADIENT:
+        return GradientExplainer(model, modality, layer)
+    if method not in CAM_METHODS:
+        raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
+    return CamExplainer(model, modality, layer, method)
+
+
+def has_layer(model: FIENet, layer: str) -> bool:
+    """Whether ``model`` has ``layer`` (the baseline has no ``pfam3``); the input always exists."""
+    if layer == INPUT:
+        return True
+    try:
+        model.target_layer(layer)
+    except ValueError:
+        return False
+    return True
+
+
+def layer_cells(model: FIENet, layer: str, image: Tensor, modality: Modality) -> str:
+    """Size of ``layer``'s map for one (3, H, W) image, as "h x w" (what a map there can resolve)."""
+    if layer == INPUT:
+        return f"{image.shape[-2]}x{image.shape[-1]}"
+    seen: list[tuple[int, ...]] = []
+    handle = model.target_layer(layer).register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape[-2:])))
+    try:
+        with torch.no_grad():
+            model.embed(image[None], modality)
+    finally:
+        handle.remove()
+    return f"{seen[0][0]}x{seen[0][1]}"
+
+
+__all__ = ["METHODS", "Explainer", "has_layer", "layer_cells", "make_explainer"]
