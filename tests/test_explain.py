@@ -19,7 +19,7 @@ from fienet.data.io import load_image
 from fienet.data.records import Record
 from fienet.data.synthetic import PART_LABELS, load_identity_table, load_part_mask
 from fienet.explain import (CAM_METHODS, CamExplainer, IdentityTarget, ModalityWrapper, SimilarityTarget,
-                            attention_on_parts, attention_summary, cam_energy_shares, explain_pair)
+                            attention_on_parts, attention_summary, cam_energy_shares, explain_pair, part_summary)
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.model import build_model
 
@@ -281,6 +281,16 @@ def test_attention_on_parts_table(model, synthetic_root):
     assert row["parts_area"] == pytest.approx(np.isin(small, [PART_LABELS[p] for p in parts]).mean())
     for part in ("hair", "torso", "pattern", "legs", "shoes", "accessory"):
         assert math.isnan(row[f"part_{part}"]) == (part not in parts)
+        if part in parts:
+            assert row[f"area_{part}"] == pytest.approx((small == PART_LABELS[part]).mean())
+
+    per_part = part_summary(table)
+    for part, got in per_part.iterrows():
+        has = table["distinguishing_parts"].str.split(";").apply(lambda names: part in names)
+        assert got["images"] == has.sum() > 0
+        assert got["share"] == pytest.approx(table.loc[has, f"part_{part}"].mean())
+        assert got["lift"] == pytest.approx(got["share"] / table.loc[has, f"area_{part}"].mean())
+    assert set(per_part.index) == {p for names in table["distinguishing_parts"] for p in names.split(";") if p}
 
     summary = attention_summary(table)
     assert summary.index.tolist() == [VISIBLE, INFRARED, "all"]

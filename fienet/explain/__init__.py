@@ -29,7 +29,7 @@ from fienet.explain.gradients import GRADIENT, GradientExplainer, gradient_x_inp
 from fienet.explain.methods import METHODS, has_layer, layer_cells, make_explainer
 from fienet.explain.pair import CamPair, explain_pair
 from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
-from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares
+from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares, part_summary
 from fienet.explain.perturbation import (SimilarityScore, deletion_auc, deletion_curves, mean_baseline,
                                          occlusion_maps)
 from fienet.explain.randomization import randomized_copy
@@ -79,6 +79,7 @@ __all__ = [
     "make_explainer",
     "mean_baseline",
     "occlusion_maps",
+    "part_summary",
     "randomized_copy",
     "rank_correlation",
 ]

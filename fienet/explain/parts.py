@@ -113,7 +113,8 @@ def attention_on_parts(
         One row per record, in order: ``path``, ``pid``, ``camid``, ``modality``,
         ``distinguishing_parts`` (";"-joined names), ``similarity`` (the explained score),
         ``person``, ``parts`` (energy shares), ``person_area``, ``parts_area`` (chance levels)
-        and ``part_<name>`` for each fine part (NaN where it does not distinguish the identity).
+        ``part_<name>`` for each fine part (NaN where it does not distinguish the identity) and
+        ``area_<name>``, that part's share of the image (its chance level).
     """
     if reference not in REFERENCES:
         raise ValueError(f"unknown reference '{reference}'; expected one of {REFERENCES}")
@@ -160,6 +161,7 @@ def attention_on_parts(
             "person": shares["person"], "parts": shares["parts"],
             "person_area": chance["person"], "parts_area": chance["parts"],
             **{f"part_{name}": shares["per_part"].get(name, math.nan) for name in FINE_PARTS},
+            **{f"area_{name}": chance["per_part"].get(name, math.nan) for name in FINE_PARTS},
         })  # fmt: skip
     return pd.DataFrame(rows)
 
@@ -191,10 +193,32 @@ def attention_summary(table: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame.from_dict(rows, orient="index")
 
 
+def part_summary(table: pd.DataFrame) -> pd.DataFrame:
+    """Per fine part, over the images whose identity it distinguishes: where the maps look.
+
+    Args:
+        table: from :func:`attention_on_parts`.
+
+    Returns:
+        One row per fine part that distinguishes at least one image with a non-empty map:
+        ``images``, ``share`` (mean share of the map on the part), ``area`` (mean share of the
+        image it covers: the chance level) and ``lift`` = share / area.
+    """
+    rows = {}
+    for name in FINE_PARTS:
+        if f"part_{name}" not in table or f"area_{name}" not in table:
+            raise ValueError(f"table lacks part_{name} / area_{name}; expected an attention_on_parts table")
+        valid = table[table[f"part_{name}"].notna()]
+        if len(valid):
+            share, area = valid[f"part_{name}"].mean(), valid[f"area_{name}"].mean()
+            rows[name] = {"images": len(valid), "share": share, "area": area, "lift": share / area}
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["images", "share", "area", "lift"])
+
+
 def _check_device(model: FIENet, device: torch.device) -> None:
     model_device = next(model.parameters()).device
     if model_device.type != device.type or (device.index is not None and device.index != model_device.index):
         raise ValueError(f"model is on {model_device} but device={device}; move it with model.to(device) first")
 
 
-__all__ = ["REFERENCES", "attention_on_parts", "attention_summary", "cam_energy_shares"]
+__all__ = ["REFERENCES", "attention_on_parts", "attention_summary", "cam_energy_shares", "part_summary"]
