@@ -4,7 +4,8 @@ the same perturbations, and a CAM for scale.
 Occlusion runs one forward pass per window position (225 with the default 1/8 windows and
 half-window steps); the plain loop builds each occluded batch by hand and calls the model, the
 least any implementation must do. Their ratio is what captum's generality costs. Both give the
-same map (checked). A random-weight demo-sized FIENet (ResNet-18, 96x48, last stride 2).
+same map (checked). A CAM and gradient x input (one forward and one backward pass each) for
+scale. A random-weight demo-sized FIENet (ResNet-18, 96x48, last stride 2).
 
     PYTHONPATH=. python bench/bench_explain.py [--images 8] [--repeats 3] [--threads 2]
 """
@@ -17,7 +18,8 @@ import numpy as np
 import torch
 
 from fienet.config import ModelConfig
-from fienet.explain import CamExplainer, SimilarityScore, SimilarityTarget, mean_baseline, occlusion_maps
+from fienet.explain import (CamExplainer, GradientExplainer, SimilarityScore, SimilarityTarget, mean_baseline,
+                            occlusion_maps)
 from fienet.explain.perturbation import occlusion_window
 from fienet.model import build_model
 from timing import median_seconds  # this script's folder is on sys.path
@@ -69,7 +71,12 @@ def main() -> None:
         with CamExplainer(model, "infrared", "layer3", "hirescam") as explainer:
             return explainer(images, [SimilarityTarget(r) for r in reference])
 
+    def gradient() -> np.ndarray:
+        with GradientExplainer(model, "infrared") as explainer:
+            return explainer(images, [SimilarityTarget(r) for r in reference])
+
     cam_s, cam_cpu, _ = median_seconds(cam, args.repeats)
+    grad_s, grad_cpu, _ = median_seconds(gradient, args.repeats)
     diff = float(np.abs(captum_map - loop_map).max())
     print(f"{args.images} images, {positions} window positions each, {args.threads} threads, median of {args.repeats}")
     print("| method | images/s | forward passes/s | CPU s/image | relative to the loop (wall / CPU) |")
@@ -78,6 +85,8 @@ def main() -> None:
         print(f"| {name} | {args.images / wall:.2f} | {args.images * positions / wall:.0f} | {cpu / args.images:.2f} | "
               f"{wall / loop_s:.2f} / {cpu / loop_cpu:.2f} |")
     print(f"| HiResCAM at layer3 (one forward + backward) | {args.images / cam_s:.1f} | | {cam_cpu / args.images:.3f} | |")
+    print(f"| gradient x input (one forward + backward) | {args.images / grad_s:.1f} | | {grad_cpu / args.images:.3f} | "
+          f"{grad_s / loop_s:.3f} / {grad_cpu / loop_cpu:.3f} |")
     print(f"same map: max |captum - loop| = {diff:.1e}")
 
 
