@@ -21,6 +21,7 @@ from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, Similarit
                             audit_table, contrastive_audit, deletion_auc, deletion_curves, gradient_x_input,
                             has_layer, is_empty, layer_cells, make_explainer, mean_baseline, occlusion_maps,
                             randomized_copy, rank_correlation)
+from fienet.explain.audit import cam_maps
 from fienet.model import build_model
 
 H, W = 64, 32
@@ -181,6 +182,15 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     assert np.isfinite(summary["deletion AUC / random"]).all()
     assert summary.loc[("gradcam", "layer3"), ["Spearman vs occlusion", "person lift, random weights"]].notna().all()
     # randomisation: the trained map against the randomised copy's, for every row, the reference too
+    # gradient x input is ranked by its signed attributions, as occlusion is, and scored on their positive part
+    loaded = inputs.load("cpu")[: len(records)]
+    refs = torch.randn(len(records), model.feature_dim, generator=torch.Generator().manual_seed(0))
+    targets = [SimilarityTarget(r) for r in refs]
+    signed = cam_maps(model, ("gradient", "input"), loaded, records, targets)
+    shown = cam_maps(model, ("gradient", "input"), loaded, records, targets, signed=False)
+    positive = np.clip(signed, 0, None)
+    assert (signed < 0).any()
+    assert np.allclose(shown, positive / positive.reshape(len(records), -1).max(axis=1)[:, None, None], atol=1e-6)
     for method in ("occlusion", "gradient"):  # maps that are never flat: a correlation for every image
         assert table.loc[table["method"] == method, "random_spearman"].between(-1, 1).all()
     assert summary.loc[OCCLUSION, "Spearman, trained vs random weights"] == pytest.approx(

@@ -83,12 +83,18 @@ def cam_maps(
     records: Sequence[Record],
     targets: Sequence[Target],
     batch_size: int = 16,
+    signed: bool = True,
 ) -> np.ndarray:
-    """(N, H, W) maps of ``setting`` = (method, layer), each image through its modality's stem."""
+    """(N, H, W) maps of ``setting`` = (method, layer), each image through its modality's stem.
+
+    An audit ranks and deletes by the signed attributions of a setting that has them (gradient
+    x input, as occlusion's signed drops) and scores lifts on their positive part; CAMs are
+    non-negative either way (``signed``: see :func:`~fienet.explain.methods.make_explainer`).
+    """
     method, layer = setting
     maps = np.empty((images.shape[0], *images.shape[2:]), dtype=np.float32)  # (N, H, W)
     for modality, rows in by_modality(records).items():
-        with make_explainer(model, modality, layer, method) as explainer:
+        with make_explainer(model, modality, layer, method, signed=signed) as explainer:
             for start in range(0, len(rows), batch_size):
                 chunk = rows[start:start + batch_size]
                 maps[chunk] = explainer(images[chunk], [targets[i] for i in chunk])
@@ -302,7 +308,7 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         random_cams = cam_maps(random_model, setting, images, records, [SimilarityTarget(r) for r in random_refs],
                                inputs.batch_size)  # fmt: skip
         curves[setting] = deletion(cams)
-        table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
+        table = pd.concat([base, score_maps(np.clip(cams, 0, None), masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
         cells = layer_cells(model, layer, images[0], records[0].modality)
         tables.append(pd.concat([table, randomised(cams, random_cams)], axis=1).assign(method=method, layer=layer,

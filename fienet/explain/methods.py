@@ -21,14 +21,20 @@ METHODS: tuple[str, ...] = (*CAM_METHODS, GRADIENT)
 Explainer = CamExplainer | GradientExplainer
 
 
-def make_explainer(model: FIENet, modality: Modality, layer: str, method: str) -> Explainer:
+def make_explainer(model: FIENet, modality: Modality, layer: str, method: str, signed: bool = False) -> Explainer:
     """The explainer of ``method`` at ``layer`` for one modality's images (open it with ``with``).
+
+    Args:
+        model, modality, layer, method: the setting and what it explains.
+        signed: gradient x input returns its signed attributions instead of their positive part
+            scaled to [0, 1]: what an audit ranks regions by, as it ranks occlusion's signed
+            drops. A CAM has no sign left to give (its ReLU removed it) and ignores this.
 
     Raises:
         ValueError: unknown method, a layer the model lacks, or gradient x input away from the input.
     """
     if method == GRADIENT:
-        return GradientExplainer(model, modality, layer)
+        return GradientExplainer(model, modality, layer, signed=signed)
     if method not in CAM_METHODS:
         raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
     return CamExplainer(model, modality, layer, method)
