@@ -16,12 +16,12 @@ from fienet.config import ModelConfig
 from fienet.data import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
-from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, SimilarityScore, SimilarityTarget,
-                            GradientExplainer, ModalityWrapper, audit_explanations, audit_models, audit_summary,
-                            audit_table, contrastive_audit, deletion_auc, deletion_curves, gradient_x_input,
-                            has_layer, is_empty, layer_cells, make_explainer, mean_baseline, occlusion_maps,
-                            randomized_copy, rank_correlation)
-from fienet.explain.audit import cam_maps
+from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, GradientExplainer, IdentityTarget,
+                            ModalityWrapper, SimilarityScore, SimilarityTarget, audit_explanations, audit_models,
+                            audit_summary, audit_table, contrastive_audit, deletion_auc, deletion_curves,
+                            embed_images, gradient_x_input, has_layer, identity_references, is_empty, layer_cells,
+                            make_explainer, mean_baseline, occlusion_maps, randomized_copy, rank_correlation)
+from fienet.explain.audit import cam_maps, per_modality
 from fienet.model import build_model
 
 H, W = 64, 32
@@ -186,11 +186,41 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     loaded = inputs.load("cpu")[: len(records)]
     refs = torch.randn(len(records), model.feature_dim, generator=torch.Generator().manual_seed(0))
     targets = [SimilarityTarget(r) for r in refs]
-    signed = cam_maps(model, ("gradient", "input"), loaded, records, targets)
-    shown = cam_maps(model, ("gradient", "input"), loaded, records, targets, signed=False)
+    signed = cam_maps(model, ("gradient", "input"), loaded, records, targets, signed=True)
+    shown = cam_maps(model, ("gradient", "input"), loaded, records, targets)
     positive = np.clip(signed, 0, None)
     assert (signed < 0).any()
     assert np.allclose(shown, positive / positive.reshape(len(records), -1).max(axis=1)[:, None, None], atol=1e-6)
+    # the audit's randomisation and occlusion columns, recomputed independently for two rows
+    everything = inputs.everything
+    images_all = inputs.load("cpu")
+    random_model = randomized_copy(model, inputs.seed)
+    refs, random_refs = (identity_references(embed_images(m, images_all, everything), everything)[: len(records)]
+                         for m in (model, random_model))  # fmt: skip
+    grid = inputs.grid()
+
+    def per_row(fn, net, references):
+        return per_modality(fn, net, records, images_all[: len(records)], references)
+
+    def occlusion(net, modality, x, r):
+        return occlusion_maps(net, modality, x, r, fraction=4, overlap=False)
+
+    def gradient(net, modality, x, r):
+        with make_explainer(net, modality, "input", "gradient", signed=True) as explainer:
+            return explainer(x, [SimilarityTarget(v) for v in r])
+
+    for method, fn in (("occlusion", occlusion), ("gradient", gradient)):
+        trained, randomised = per_row(fn, model, refs), per_row(fn, random_model, random_refs)
+        rows = table[table["method"] == method]
+        assert rows["random_spearman"].to_numpy() == pytest.approx(
+            [rank_correlation(a, b, grid) for a, b in zip(trained, randomised)], abs=1e-6)
+        assert rows["random_spearman_abs"].to_numpy() == pytest.approx(
+            [rank_correlation(np.abs(a), np.abs(b), grid) for a, b in zip(trained, randomised)], abs=1e-6)
+        if method == "gradient":  # ranked by its signed attributions against occlusion's
+            occluded = per_row(occlusion, model, refs)
+            assert rows["spearman"].to_numpy() == pytest.approx(
+                [rank_correlation(a, o, grid) for a, o in zip(trained, occluded)], abs=1e-6)
+    assert summary.loc[OCCLUSION, "empty maps, random weights (%)"] == 0
     for method in ("occlusion", "gradient"):  # maps that are never flat: a correlation for every image
         assert table.loc[table["method"] == method, "random_spearman"].between(-1, 1).all()
     assert summary.loc[OCCLUSION, "Spearman, trained vs random weights"] == pytest.approx(
@@ -284,11 +314,21 @@ def test_gradient_explainer_has_the_cam_interface(model):
     reference = model.embed(_images(3, seed=7), VISIBLE).detach()
     targets = [SimilarityTarget(r) for r in reference]
     model.train()
-    with make_explainer(model, INFRARED, "input", "gradient") as explainer:
-        assert isinstance(explainer, GradientExplainer) and not model.training
-        maps = explainer(images, targets)
-    assert model.training  # modes restored on leaving
-    model.eval()
+    try:
+        with make_explainer(model, INFRARED, "input", "gradient") as explainer:
+            assert isinstance(explainer, GradientExplainer) and not model.training
+            maps = explainer(images, targets)
+        assert model.training  # modes restored on leaving
+    finally:
+        model.eval()
+    for p in model.parameters():  # a caller's gradients are left alone
+        p.grad = torch.ones_like(p)
+    try:
+        with GradientExplainer(model, INFRARED) as explainer:
+            explainer(images, targets)
+        assert all(p.grad is not None and bool((p.grad == 1).all()) for p in model.parameters())
+    finally:
+        model.zero_grad(set_to_none=True)
     assert maps.shape == (3, H, W) and maps.dtype == np.float32
     assert maps.min() >= 0 and np.allclose(maps.reshape(3, -1).max(axis=1), 1)  # positive part, peak 1
     signed = gradient_x_input(ModalityWrapper(model, INFRARED), images, targets).numpy()
@@ -308,3 +348,9 @@ def test_gradient_explainer_has_the_cam_interface(model):
             explainer(images)
     with pytest.raises(RuntimeError, match="inside `with GradientExplainer"):
         GradientExplainer(model, INFRARED)(images, targets)
+    with pytest.raises(ValueError, match="unknown explanation method 'gradcam\\+'"):  # before any slow work
+        audit_explanations(model, None, [("gradcam+", "layer3")])
+    # the identity logits, as a CAM explains them
+    with make_explainer(model, INFRARED, "input", "gradient", output="logits") as explainer:
+        logit_maps = explainer(images, [IdentityTarget(1)] * 3)
+    assert logit_maps.shape == (3, H, W) and not np.allclose(logit_maps, maps)

@@ -26,7 +26,7 @@ from fienet.explain.audit import OCCLUSION, Audit, AuditInputs, audit_explanatio
 from fienet.explain.cam import CAM_METHODS, CamExplainer, final_layer
 from fienet.explain.comparison import CONTRASTIVE_COLUMNS, audit_models, audit_table
 from fienet.explain.gradients import GRADIENT, GradientExplainer, gradient_x_input
-from fienet.explain.methods import METHODS, has_layer, layer_cells, make_explainer
+from fienet.explain.methods import METHODS, check_settings, has_layer, layer_cells, make_explainer
 from fienet.explain.pair import CamPair, explain_pair
 from fienet.explain.contrastive import contrastive_audit, lookalike_pairs
 from fienet.explain.parts import attention_on_parts, attention_summary, cam_energy_shares, part_summary
@@ -62,6 +62,7 @@ __all__ = [
     "audit_summary",
     "audit_table",
     "cam_energy_shares",
+    "check_settings",
     "contrastive_audit",
     "deletion_auc",
     "deletion_curves",
@@ -73,8 +74,8 @@ __all__ = [
     "has_layer",
     "identity_references",
     "is_empty",
-    "load_images",
     "layer_cells",
+    "load_images",
     "lookalike_pairs",
     "make_explainer",
     "mean_baseline",

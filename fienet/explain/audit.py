@@ -14,10 +14,12 @@ For each (method, layer) of a model, on synthetic images whose part masks are kn
   measures what the model uses by removing it;
 - **after randomising the weights** (Adebayo et al., 2018): the same map of a copy of the
   network with fresh random weights. Its **rank correlation with the trained model's map** is
-  the test (a map that survives randomisation explains the image, not the model: near 0 passes);
-  its lifts are shown too, beside those of occlusion of the randomised copy, because a random
-  network's similarity also depends on the person (the image's only structure), so even the
-  reference keeps a lift above 1 there;
+  the test (a map that survives randomisation explains the image, not the model: near 0
+  passes), of the maps as ranked (signed where they have a sign) and of their magnitudes (a
+  signed map can decorrelate by flipping signs alone); its lifts and empty maps are shown too,
+  beside those of occlusion of the randomised copy, because a random network's similarity also
+  depends on the person (the image's only structure), so even the reference keeps a lift above
+  1 there;
 - **deletion AUC / random**: how fast the similarity falls when the most-attributed pixels are
   removed first, relative to a random order (< 1 = the map ranks what matters first).
 
@@ -40,7 +42,7 @@ from fienet.data.records import Record
 from fienet.modalities import MODALITIES
 from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import is_empty, rank_correlation
-from fienet.explain.methods import has_layer, layer_cells, make_explainer
+from fienet.explain.methods import check_settings, has_layer, layer_cells, make_explainer
 from fienet.explain.parts import cam_energy_shares
 from fienet.explain.perturbation import deletion_auc, deletion_curves, occlusion_maps, occlusion_window
 from fienet.explain.randomization import randomized_copy
@@ -48,7 +50,7 @@ from fienet.explain.references import embed_images, identity_references, load_im
 from fienet.explain.targets import SimilarityTarget, Target
 from fienet.model.fienet import FIENet
 
-Setting = tuple[str, str]  # (CAM method, layer)
+Setting = tuple[str, str]  # (method, layer): a CAM at a layer, or ("gradient", "input")
 OCCLUSION: Setting = ("occlusion", "input")  # the perturbation reference, as a row of the tables
 
 
@@ -61,7 +63,8 @@ class Audit:
             map size, "h x w"), ``path``, ``pid``, ``modality``, ``empty``, ``person``, ``parts``,
             ``person_area``, ``parts_area``, ``spearman`` (vs occlusion), and the same scores
             after weight randomisation prefixed ``random_`` (``random_spearman``: rank correlation
-            of the trained model's map with the randomised copy's).
+            of the trained model's map with the randomised copy's; ``random_spearman_abs``: the
+            same of their magnitudes).
         curves: setting -> (N, steps + 1) deletion curves; ``("random", "order")`` is the
             random-order control on the same images.
     """
@@ -83,7 +86,7 @@ def cam_maps(
     records: Sequence[Record],
     targets: Sequence[Target],
     batch_size: int = 16,
-    signed: bool = True,
+    signed: bool = False,
 ) -> np.ndarray:
     """(N, H, W) maps of ``setting`` = (method, layer), each image through its modality's stem.
 
@@ -259,6 +262,7 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         :class:`Audit`; summarise it with :func:`audit_summary`. The occlusion reference itself
         is a setting (``OCCLUSION``) in both.
     """
+    check_settings(model, settings)
     device = next(model.parameters()).device
     records, everything = inputs.records, inputs.everything
     n, height, width = len(records), inputs.height, inputs.width
@@ -288,6 +292,10 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         """The randomised model's maps scored, and their rank correlation with the trained model's."""
         table = score_maps(np.clip(random_maps, 0, None), masks, labels).add_prefix("random_")
         table["random_spearman"] = [rank_correlation(a, b, grid) for a, b in zip(maps, random_maps)]
+        # Of the magnitudes: a signed map can decorrelate by flipping signs alone while still
+        # pointing at the same places (Adebayo et al. report both)
+        table["random_spearman_abs"] = [rank_correlation(np.abs(a), np.abs(b), grid)
+                                        for a, b in zip(maps, random_maps)]  # fmt: skip
         return table
 
     def deletion(maps: np.ndarray) -> np.ndarray:
@@ -302,11 +310,11 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         method, layer = setting
         if not has_layer(model, layer):
             continue  # e.g. pfam3 of the baseline
-        inputs.say(f"{method} at {layer}: CAMs, CAMs of the randomised model, deletion ...")
+        inputs.say(f"{method} at {layer}: maps, maps of the randomised model, deletion ...")
         cams = cam_maps(model, setting, images, records, [SimilarityTarget(r) for r in references],
-                        inputs.batch_size)  # fmt: skip
+                        inputs.batch_size, signed=True)  # fmt: skip
         random_cams = cam_maps(random_model, setting, images, records, [SimilarityTarget(r) for r in random_refs],
-                               inputs.batch_size)  # fmt: skip
+                               inputs.batch_size, signed=True)  # fmt: skip
         curves[setting] = deletion(cams)
         table = pd.concat([base, score_maps(np.clip(cams, 0, None), masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
@@ -331,7 +339,9 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
     Returns:
         Index (method, layer); columns ``map``, ``images``, ``empty maps (%)``, ``person lift``,
         ``parts lift``, ``Spearman vs occlusion``, ``person lift, random weights``, ``parts
-        lift, random weights``, ``Spearman, trained vs random weights``, ``deletion AUC / random``.
+        lift, random weights``, ``empty maps, random weights (%)``, ``Spearman, trained vs
+        random weights`` (of the maps as ranked: signed where they have a sign), ``Spearman of
+        |map|, trained vs random weights`` and ``deletion AUC / random``.
     """
     random_curves = audit.curves.get(("random", "order"))
     random_auc = deletion_auc(random_curves) if random_curves is not None else np.nan
@@ -347,7 +357,10 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
             "Spearman vs occlusion": part["spearman"].mean(),
             "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
             "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
+            "empty maps, random weights (%)": 100.0 * part["random_empty"].mean() if has_random else np.nan,
             "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
+            "Spearman of |map|, trained vs random weights": (part["random_spearman_abs"].mean() if has_random
+                                                             else np.nan),
             "deletion AUC / random": (deletion_auc(audit.curves[(method, layer)]) / random_auc
                                       if (method, layer) in audit.curves else np.nan),
         }

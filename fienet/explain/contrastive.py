@@ -22,7 +22,7 @@ from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import rank_correlation
 from fienet.explain.audit import (Audit, AuditInputs, Setting, as_audit, cam_maps, occlusion_rows, per_modality,
                                   score_maps)
-from fienet.explain.methods import has_layer, layer_cells
+from fienet.explain.methods import check_settings, has_layer, layer_cells
 from fienet.explain.perturbation import occlusion_maps
 from fienet.explain.references import embed_images
 from fienet.explain.targets import ContrastiveTarget
@@ -100,6 +100,7 @@ def contrastive_audit(model: FIENet, inputs: AuditInputs, settings: Sequence[Set
         perturbs the same contrastive score. No randomisation or deletion here (NaN in
         :func:`~fienet.explain.audit.audit_summary`).
     """
+    check_settings(model, settings)
     device = next(model.parameters()).device
     everything = inputs.everything
     images_all = inputs.load(device)  # (M, 3, H, W)
@@ -123,7 +124,7 @@ def contrastive_audit(model: FIENet, inputs: AuditInputs, settings: Sequence[Set
         if not has_layer(model, layer):
             continue
         inputs.say(f"contrastive {method} at {layer} ...")
-        cams = cam_maps(model, (method, layer), images, chosen, targets, inputs.batch_size)
+        cams = cam_maps(model, (method, layer), images, chosen, targets, inputs.batch_size, signed=True)
         table = pd.concat([base, score_maps(np.clip(cams, 0, None), masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
         cells = layer_cells(model, layer, images[0], chosen[0].modality)

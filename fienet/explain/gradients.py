@@ -37,8 +37,11 @@ INPUT = "input"  # its layer: the image itself
 def gradient_x_input(wrapper: ModalityWrapper, images: Tensor, targets: Sequence[Target]) -> Tensor:
     """Signed first-order occlusion estimate per pixel: sum over colours of (x - mean colour) * ds/dx.
 
+    Runs the network in evaluation mode (restoring its modes after) and leaves the parameters'
+    ``.grad`` untouched.
+
     Args:
-        wrapper: the model seen as one modality's network (evaluation mode is the caller's).
+        wrapper: the model seen as one modality's network.
         images: (B, 3, H, W) normalised images.
         targets: B callables, each turning its image's output row into the score to explain.
 
@@ -46,7 +49,7 @@ def gradient_x_input(wrapper: ModalityWrapper, images: Tensor, targets: Sequence
         (B, H, W) attributions; positive = the pixel supports the score.
     """
     x = images.detach().requires_grad_(True)  # (B, 3, H, W)
-    with torch.enable_grad():
+    with eval_mode(wrapper), torch.enable_grad():
         out = wrapper(x)  # (B, D)
         score = torch.stack([target(row) for target, row in zip(targets, out)]).sum()
         (grad,) = torch.autograd.grad(score, x)  # (B, 3, H, W)
@@ -65,12 +68,16 @@ class GradientExplainer:
         modality: ``"visible"`` or ``"infrared"``: the stem the images go through.
         layer: must be ``"input"`` (kept for the common (method, layer) interface).
         signed: return the signed attributions (not clipped, not scaled) instead.
+        output: ``"embedding"`` (use :class:`SimilarityTarget` or :class:`ContrastiveTarget`) or
+            ``"logits"`` (use :class:`IdentityTarget`), as for :class:`CamExplainer`.
     """
 
-    def __init__(self, model: FIENet, modality: Modality, layer: str = INPUT, signed: bool = False) -> None:
+    def __init__(
+        self, model: FIENet, modality: Modality, layer: str = INPUT, signed: bool = False, output: str = "embedding"
+    ) -> None:
         if layer != INPUT:
             raise ValueError(f"method '{GRADIENT}' reads the pixels; expected layer '{INPUT}', got '{layer}'")
-        self.wrapper = ModalityWrapper(model, modality, "embedding")
+        self.wrapper = ModalityWrapper(model, modality, output)
         self.layer, self.method, self.signed = layer, GRADIENT, signed
         self._open: ExitStack | None = None
 
@@ -96,7 +103,8 @@ class GradientExplainer:
 
         Args:
             images: (B, 3, H, W) normalised images of this explainer's modality.
-            targets: B scores, one per image (:class:`SimilarityTarget`, :class:`ContrastiveTarget`).
+            targets: B scores, one per image (:class:`SimilarityTarget`, :class:`ContrastiveTarget`,
+                or :class:`IdentityTarget` with ``output="logits"``).
 
         Returns:
             (B, H, W) float32 maps in [0, 1] (signed attributions with ``signed=True``).
@@ -111,7 +119,6 @@ class GradientExplainer:
                              "e.g. SimilarityTarget(reference)")  # fmt: skip
         device = next(self.wrapper.parameters()).device
         attributions = gradient_x_input(self.wrapper, images.to(device), targets)  # (B, H, W)
-        self.wrapper.zero_grad(set_to_none=True)
         if not torch.isfinite(attributions).all():
             raise FloatingPointError(
                 "gradient x input gave non-finite values; expected finite images and weights (check both for NaN/inf)"

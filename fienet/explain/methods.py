@@ -9,19 +9,23 @@ the pixels (:class:`~fienet.explain.gradients.GradientExplainer`, the setting
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import torch
 from torch import Tensor
 
 from fienet.explain.cam import CAM_METHODS, CamExplainer
 from fienet.explain.gradients import GRADIENT, INPUT, GradientExplainer
-from fienet.modalities import Modality
+from fienet.modalities import MODALITIES, Modality
 from fienet.model.fienet import FIENet
 
 METHODS: tuple[str, ...] = (*CAM_METHODS, GRADIENT)
 Explainer = CamExplainer | GradientExplainer
 
 
-def make_explainer(model: FIENet, modality: Modality, layer: str, method: str, signed: bool = False) -> Explainer:
+def make_explainer(
+    model: FIENet, modality: Modality, layer: str, method: str, signed: bool = False, output: str = "embedding"
+) -> Explainer:
     """The explainer of ``method`` at ``layer`` for one modality's images (open it with ``with``).
 
     Args:
@@ -29,15 +33,31 @@ def make_explainer(model: FIENet, modality: Modality, layer: str, method: str, s
         signed: gradient x input returns its signed attributions instead of their positive part
             scaled to [0, 1]: what an audit ranks regions by, as it ranks occlusion's signed
             drops. A CAM has no sign left to give (its ReLU removed it) and ignores this.
+        output: ``"embedding"`` or ``"logits"``: what the targets score (see :class:`CamExplainer`).
 
     Raises:
         ValueError: unknown method, a layer the model lacks, or gradient x input away from the input.
     """
     if method == GRADIENT:
-        return GradientExplainer(model, modality, layer, signed=signed)
+        return GradientExplainer(model, modality, layer, signed=signed, output=output)
     if method not in CAM_METHODS:
         raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
-    return CamExplainer(model, modality, layer, method)
+    return CamExplainer(model, modality, layer, method, output)
+
+
+def check_settings(model: FIENet, settings: Sequence[tuple[str, str]]) -> None:
+    """Refuse, before any slow work, a (method, layer) no explainer can draw.
+
+    A layer the model lacks (``pfam3`` of the baseline) is allowed: audits skip it.
+
+    Raises:
+        ValueError: unknown method, or gradient x input away from the input.
+    """
+    for method, layer in settings:
+        if method not in METHODS:
+            raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
+        if has_layer(model, layer):
+            make_explainer(model, MODALITIES[0], layer, method)  # builds it only: no hooks, no pass
 
 
 def has_layer(model: FIENet, layer: str) -> bool:
@@ -65,4 +85,4 @@ def layer_cells(model: FIENet, layer: str, image: Tensor, modality: Modality) ->
     return f"{seen[0][0]}x{seen[0][1]}"
 
 
-__all__ = ["METHODS", "Explainer", "has_layer", "layer_cells", "make_explainer"]
+__all__ = ["METHODS", "Explainer", "check_settings", "has_layer", "layer_cells", "make_explainer"]

@@ -19,8 +19,8 @@ class CamPair(NamedTuple):
     """Both sides of an explained match.
 
     Attributes:
-        query: (H, W) CAM of the query, scored by its similarity to the gallery image.
-        gallery: (H', W') CAM of the gallery image, scored by its similarity to the query.
+        query: (H, W) map of the query, scored by its similarity to the gallery image.
+        gallery: (H', W') map of the gallery image, scored by its similarity to the query.
         similarity: cosine similarity of the two embeddings.
     """
 
