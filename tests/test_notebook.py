@@ -15,10 +15,12 @@ from PIL import Image
 
 from fienet import notebook
 from fienet.checkpoint import save_checkpoint
-from fienet.config import load_config
+from fienet.config import Config, apply_overrides, load_config
 from fienet.data.records import Record
 from fienet.data.synthetic import ensure_synthetic, generate_synthetic
+from fienet.model import build_model
 from fienet.modalities import INFRARED, VISIBLE
+from fienet.notebook.smoke import smoke_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -98,7 +100,10 @@ def test_training_plan_says_how_long_and_how_to_shorten() -> None:
     demo = load_config(REPO / "configs" / "demo.yaml")
     plan = notebook.training_plan(demo, "cpu")
     images = demo.train.epochs * demo.train.iters_per_epoch * 2 * demo.data.p * demo.data.k
-    assert f"({images:,} images)" in plan and f"about {images / notebook.DEMO_CPU_IMAGES_PER_S / 60:.0f} min" in plan
+    fast, slow = (images / r / 60 for r in (max(notebook.DEMO_CPU_IMAGES_PER_S.values()),
+                                             min(notebook.DEMO_CPU_IMAGES_PER_S.values())))
+    assert f"({images:,} images)" in plan and f"about {fast:.0f} to {slow:.0f} min on 2 cores" in plan
+    assert all(f"{rate:.0f} images/s on an {name}" in plan for name, rate in notebook.DEMO_CPU_IMAGES_PER_S.items())
     assert "train.epochs" in plan
     assert "not measured, expect hours" in notebook.training_plan(load_config(REPO / "configs" / "sysu.yaml"), "cpu")
 
@@ -133,6 +138,68 @@ def test_quick_config_cuts_the_schedule(tiny_root: Path, tmp_path: Path) -> None
     assert all(m < notebook.QUICK_EPOCHS for m in quick.train.milestones)
     assert Path(quick.train.out_dir) == tmp_path / "fienet-quick"
     assert ctx.cfg.train.epochs == load_config(REPO / "configs" / "demo.yaml").train.epochs  # untouched
+
+
+def test_synthetic_trains_the_short_schedule_unless_asked(tiny_root: Path, tmp_path: Path) -> None:
+    ctx = notebook.setup(data_root=tiny_root, config="configs/demo.yaml", run_dir=tmp_path, device="cpu")
+    full_epochs = load_config(REPO / "configs" / "demo.yaml").train.epochs
+    assert ctx.quick_by_default and f"cut to {notebook.QUICK_EPOCHS} epochs" in ctx.describe()
+    # Notebook 02's default is exactly the run 03 and 04 would train when it is missing.
+    short = ctx.training_config()
+    assert short == ctx.variant_config("fienet", quick=True)
+    assert (short.train.epochs, Path(short.train.out_dir)) == (notebook.QUICK_EPOCHS, tmp_path / "fienet-quick")
+    full = ctx.training_config(full_schedule=True)
+    assert full == ctx.variant_config("fienet") and full.train.epochs == full_epochs
+    assert Path(full.train.out_dir) == tmp_path / "fienet"
+    # An exercise's change to ctx.cfg is trained as it is, on the same schedule.
+    ctx.cfg = apply_overrides(ctx.cfg, ["loss.igcl_weight=0"])
+    changed = ctx.training_config()
+    assert changed.loss.igcl_weight == 0 and changed.train.epochs == notebook.QUICK_EPOCHS
+    assert ctx.cfg.train.epochs == full_epochs  # the context's config is never cut in place
+
+
+def test_real_dataset_and_smoke_have_one_schedule(smoke_ctx: notebook.NotebookContext, tmp_path: Path) -> None:
+    cfg = load_config(REPO / "configs" / "sysu.yaml")
+    ctx = notebook.NotebookContext(REPO, "sysu", tmp_path / "SYSU", cfg, torch.device("cpu"), False,
+                                   tmp_path / "runs", REPO / "configs" / "sysu.yaml")
+    ctx.cfg = ctx.variant_config("fienet")
+    assert not ctx.quick_by_default and "cut to" not in ctx.describe()
+    assert ctx.training_config() == ctx.training_config(full_schedule=True) == ctx.cfg
+    assert ctx.training_config().train.epochs == cfg.train.epochs
+    assert not smoke_ctx.quick_by_default and smoke_ctx.training_config() == smoke_ctx.cfg
+
+
+def _save_trained(cfg: Config, num_classes: int = 6) -> Path:
+    """A checkpoint of an untrained model as training writes it (into the config's run folder)."""
+    torch.manual_seed(0)
+    model = build_model(cfg.model, num_classes)
+    path = Path(cfg.train.out_dir) / "best.pt"
+    save_checkpoint({"model": model.state_dict(), "num_classes": num_classes, "epoch": cfg.train.epochs,
+                     "config": cfg.to_dict()}, path)
+    return path
+
+
+def test_notebooks_03_and_04_find_what_02_wrote(tiny_root: Path, tmp_path: Path,
+                                                capsys: pytest.CaptureFixture) -> None:
+    # The smoke model on the synthetic data, outside smoke mode: the schedules of real runs, tiny.
+    cfg = smoke_config(REPO / "configs" / "demo.yaml", REPO)
+    cfg.data.root, cfg.train.epochs = str(tiny_root), 6
+    ctx = notebook.NotebookContext(REPO, "synthetic", tiny_root, cfg, torch.device("cpu"), False, tmp_path)
+    ctx.cfg = ctx.variant_config("fienet")
+    short = _save_trained(ctx.training_config())  # notebook 02 as it runs by default
+    assert notebook.find_checkpoint(ctx, quick=None) == short
+    capsys.readouterr()
+    found = notebook.load_or_train(ctx, "fienet")
+    assert (found.path, found.quick, found.cfg.train.epochs) == (short, True, notebook.QUICK_EPOCHS)
+    out = capsys.readouterr().out
+    assert "training" not in out
+    assert f"loaded {short} ({notebook.QUICK_EPOCHS} epochs, the notebooks' short schedule)" in out
+    # After a FULL_SCHEDULE run, 03 and 04 take that model; asked for the short one, they still get it.
+    full = _save_trained(ctx.training_config(full_schedule=True))
+    assert notebook.find_checkpoint(ctx, quick=None) == full
+    found = notebook.load_or_train(ctx, "fienet")
+    assert (found.path, found.quick, found.cfg.train.epochs) == (full, False, 6)
+    assert notebook.load_or_train(ctx, "fienet", quick=True).path == short
 
 
 def test_find_checkpoint_checks_the_data(smoke_ctx: notebook.NotebookContext, capsys: pytest.CaptureFixture) -> None:

@@ -10,7 +10,8 @@ Smoke mode (``FIENET_SMOKE=1``, what ``make test`` sets) swaps in a tiny synthet
 tiny model and training so that each notebook runs top to bottom in a minute or two on a CPU.
 
 Notebook 02 trains the model that 03 and 04 read; :func:`load_or_train` finds it and, when it
-is missing, says so and trains a short one instead.
+is missing, says so and trains it. On the synthetic data the notebooks train the notebooks' short
+schedule (the config's recipe cut to ``QUICK_EPOCHS`` epochs) unless asked for the whole one.
 
 The pieces live by concept: :mod:`~fienet.notebook.repo` (finding the checkout),
 :mod:`~fienet.notebook.smoke` (smoke mode), :mod:`~fienet.notebook.context` (``setup``),

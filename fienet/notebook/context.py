@@ -27,7 +27,9 @@ DEFAULT_CONFIGS = {
     "regdb": "configs/regdb.yaml",
     "llcm": "configs/llcm.yaml",
 }
-QUICK_EPOCHS = 4  # epochs of the stand-in model trained when notebook 02's checkpoint is missing
+# The notebooks' short schedule on the synthetic data: the config's recipe cut to this many epochs,
+# so that all four notebooks, two trainings included, run on a laptop CPU in about 15 minutes.
+QUICK_EPOCHS = 4
 
 
 @dataclass
@@ -75,8 +77,20 @@ class NotebookContext:
             f"model     : {m.arch} (weights={m.weights}), PFAM={m.pfam}, MPIM={m.mpim}, input {d.height}x{d.width}",
             f"training  : {t.epochs} epochs x {t.iters_per_epoch or 'one pass of'} batches of "
             f"{d.p} ids x {d.k} images x 2 modalities, {t.optimizer} lr={t.lr}",
+            *([f"short run : the notebooks train this recipe cut to {QUICK_EPOCHS} epochs (notebook 02: "
+                f"FULL_SCHEDULE = True for all {t.epochs})"] if self.quick_by_default else []),
             f"run folder: {self.run_dir}",
         ])
+
+    @property
+    def quick_by_default(self) -> bool:
+        """Whether the notebooks train the short schedule (``QUICK_EPOCHS``) unless asked otherwise.
+
+        True on the synthetic data: the demo's whole recipe takes 4 to 13 minutes per model on 2
+        CPU cores, and notebooks 02 and 04 each train one. False on a real dataset, whose
+        config's recipe is the experiment, and in smoke mode, whose training is tiny already.
+        """
+        return self.dataset == "synthetic" and not self.smoke
 
     def variant_config(self, variant: str = "fienet", quick: bool = False) -> Config:
         """The config of one model variant, with its own run folder under ``run_dir``.
@@ -84,21 +98,35 @@ class NotebookContext:
         Args:
             variant: a variant's folder name, e.g. ``"fienet"`` or ``"baseline"`` (see
                 :data:`fienet.variants.VARIANTS`).
-            quick: a shortened schedule (at most ``QUICK_EPOCHS`` epochs) written to
-                ``<run_dir>/<variant>-quick``, for when notebook 02's model is missing.
+            quick: the notebooks' short schedule (the recipe cut to ``QUICK_EPOCHS`` epochs),
+                written to ``<run_dir>/<variant>-quick``; False: the config's whole schedule,
+                written to ``<run_dir>/<variant>``. Smoke mode has one schedule and one folder.
         """
         if variant not in BY_SLUG:
             raise ValueError(f"unknown model variant '{variant}'; expected one of {list(BY_SLUG)}")
-        cfg = BY_SLUG[variant].apply(self.cfg)
-        folder = variant
+        return self._scheduled(BY_SLUG[variant].apply(self.cfg), variant, quick)
+
+    def training_config(self, full_schedule: bool = False) -> Config:
+        """What notebook 02 trains: ``cfg`` as it stands, on the schedule the notebooks default to.
+
+        That is the short schedule on the synthetic data unless ``full_schedule``, and always
+        the config's whole schedule on a real dataset; the run folder is the one
+        :meth:`variant_config` gives ``"fienet"`` on that schedule, where notebooks 03 and 04
+        look for it. Changes made to ``cfg`` (an exercise's overrides) are kept.
+        """
+        quick = self.quick_by_default and not full_schedule
+        return self._scheduled(Config.from_dict(self.cfg.to_dict()), "fienet", quick)
+
+    def _scheduled(self, cfg: Config, folder: str, quick: bool) -> Config:
+        """``cfg`` (changed in place) on the short schedule when ``quick``, in ``<run_dir>/<folder>[-quick]``."""
         if quick and not self.smoke:
-            # Smoke training is already tiny; otherwise keep the recipe and cut its length.
+            # Keep the recipe and cut its length: warm-up, decay milestones and validation inside.
             epochs = min(cfg.train.epochs, QUICK_EPOCHS)
             cfg.train.epochs = epochs
             cfg.train.warmup_epochs = min(cfg.train.warmup_epochs, 1)
             cfg.train.milestones = tuple(m for m in cfg.train.milestones if m < epochs)
             cfg.train.eval_every = min(cfg.train.eval_every, epochs)
-            folder = f"{variant}-quick"
+            folder = f"{folder}-quick"
         cfg.train.out_dir = str(self.run_dir / folder)
         return cfg
 

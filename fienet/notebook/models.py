@@ -1,4 +1,4 @@
-"""The models notebooks pass on: notebook 02 trains them, 03 and 04 find them (or train a stand-in)."""
+"""The models notebooks pass on: notebook 02 trains them, 03 and 04 find them (or train them)."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from fienet.notebook.context import DEFAULT_CONFIGS, NotebookContext
 from fienet.notebook.repo import resolve_path
 from fienet.variants import BY_SLUG
 
-# Measured: configs/demo.yaml trains at about 190 images/s on 2 CPU cores (docs/results.md).
-DEMO_CPU_IMAGES_PER_S = 190.0
+# Measured training throughput of configs/demo.yaml on 2 CPU cores (docs/results.md), images/s:
+# an AMD EPYC with AVX512-BF16 (bf16 autocast; 182 in fp32) and an older one without bf16 (fp32).
+DEMO_CPU_IMAGES_PER_S = {"EPYC with bf16": 190.0, "EPYC without bf16": 52.0}
 
 
 def _same_data(saved: Config, ctx: NotebookContext) -> str | None:
@@ -28,17 +29,23 @@ def _same_data(saved: Config, ctx: NotebookContext) -> str | None:
     return None
 
 
-def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool = False) -> Path | None:
+def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool | None = False) -> Path | None:
     """The best checkpoint of ``variant`` trained on this notebook's data, or None (with a reason printed).
 
     Args:
         ctx: the notebook's context.
         variant: ``"fienet"`` or ``"baseline"``.
-        quick: look for the short stand-in (``<run_dir>/<variant>-quick/best.pt``, trained by
-            :func:`load_or_train`) instead of the full model (``<run_dir>/<variant>/best.pt``,
-            written by notebook 02 or ``fienet train`` with that ``out_dir``).
+        quick: True looks for the model of the notebooks' short schedule
+            (``<run_dir>/<variant>-quick/best.pt``), False for the config's whole schedule
+            (``<run_dir>/<variant>/best.pt``); notebook 02, :func:`load_or_train` or
+            ``fienet train`` with that ``out_dir`` write them. None: the one notebooks 03 and
+            04 read, the whole schedule's when there is one, else the short one's (the whole
+            schedule's only, where the notebooks do not default to the short one).
     """
-    path = Path(ctx.variant_config(variant, quick).train.out_dir) / "best.pt"
+    if quick is None:
+        full = find_checkpoint(ctx, variant, quick=False)
+        return full if full is not None or not ctx.quick_by_default else find_checkpoint(ctx, variant, quick=True)
+    path = _checkpoint_path(ctx, variant, quick)
     if not path.is_file():
         print(f"no checkpoint at {path}")
         return None
@@ -49,6 +56,10 @@ def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool =
     return path
 
 
+def _checkpoint_path(ctx: NotebookContext, variant: str, quick: bool) -> Path:
+    return Path(ctx.variant_config(variant, quick).train.out_dir) / "best.pt"
+
+
 class TrainedModel(NamedTuple):
     """A trained model read back from its run folder.
 
@@ -56,7 +67,7 @@ class TrainedModel(NamedTuple):
         model: the network in eval mode on the notebook's device.
         cfg: the config it was trained with.
         path: its checkpoint.
-        quick: True for a short stand-in trained by :func:`load_or_train`.
+        quick: True when trained on the notebooks' short schedule (``QUICK_EPOCHS``).
     """
 
     model: nn.Module
@@ -86,8 +97,8 @@ def training_plan(cfg: Config, device: torch.device | str) -> str:
     """What a training run will cost, said before it starts, and how to make it shorter.
 
     On a CPU with the demo's network and input size the estimate comes from the measured
-    throughput of configs/demo.yaml (``DEMO_CPU_IMAGES_PER_S``, 2 quiet cores); anything else
-    on a CPU is only said to be long, since it was not measured.
+    throughput of configs/demo.yaml on two machines (``DEMO_CPU_IMAGES_PER_S``, 2 cores each);
+    anything else on a CPU is only said to be long, since it was not measured.
     """
     t, d, m = cfg.train, cfg.data, cfg.model
     steps = t.epochs * t.iters_per_epoch if t.iters_per_epoch else None
@@ -97,11 +108,12 @@ def training_plan(cfg: Config, device: torch.device | str) -> str:
         return f"training {size} on {device}."
     demo_like = (m.arch, d.height, d.width, m.last_stride) == ("resnet18", 96, 48, 2)
     if demo_like and images:
-        minutes = images / DEMO_CPU_IMAGES_PER_S / 60
-        return (f"training {size} ({images:,} images) on the CPU: about {minutes:.0f} min on 2 quiet cores "
-                f"(measured {DEMO_CPU_IMAGES_PER_S:.0f} images/s), longer on a busy or slower machine. "
-                f"Shorter: lower train.epochs (time scales with it; e.g. 5 epochs take a third), or "
-                f"FIENET_SMOKE=1 for a tiny run that only checks the code.")
+        rates = sorted(DEMO_CPU_IMAGES_PER_S.items(), key=lambda item: -item[1])
+        measured = " and ".join(f"{rate:.0f} images/s on an {name}" for name, rate in rates)
+        fast, slow = (images / rate / 60 for _, rate in (rates[0], rates[-1]))
+        return (f"training {size} ({images:,} images) on the CPU: about {fast:.0f} to {slow:.0f} min on 2 cores "
+                f"(measured {measured}), longer on a busy machine. Shorter: lower train.epochs (time scales "
+                f"with it), or FIENET_SMOKE=1 for a tiny run that only checks the code.")
     return (f"training {size} with {m.arch} at {d.height}x{d.width} on the CPU: not measured, expect hours; "
             "use a GPU, or configs/demo.yaml on the synthetic data for a CPU run of minutes.")
 
@@ -111,17 +123,19 @@ def load_or_train(
 ) -> TrainedModel:
     """The trained ``variant`` model; trains it when its checkpoint is missing (and says so).
 
-    On the synthetic data a missing model is trained at once (minutes on a CPU). On a real
-    dataset training takes hours, so a missing model stops the notebook with the command that
-    trains it, unless ``train_if_missing`` asks for the training here.
+    On the synthetic data a missing model is trained at once, on the notebooks' short schedule
+    (minutes on a CPU). On a real dataset training takes hours, so a missing model stops the
+    notebook with the command that trains it, unless ``train_if_missing`` asks for the training
+    here; there the config's schedule is the only one.
 
     Args:
         ctx: the notebook's context.
         variant: ``"fienet"`` or ``"baseline"``.
-        quick: None takes the full model when there is one, else a short stand-in (trained now
-            if needed); False and True ask for the full recipe or the short one, training it if
-            missing. Comparing two variants is only fair with the same schedule: pass the first
-            one's ``quick`` when loading the second.
+        quick: synthetic data only. None takes the model of the config's whole schedule when
+            there is one (notebook 02 with ``FULL_SCHEDULE = True``), else the short schedule's,
+            trained now if needed; True and False ask for the short or the whole schedule,
+            training it if missing. Comparing two variants is only fair with the same schedule:
+            pass the first one's ``quick`` when loading the second.
         train_if_missing: on a real dataset, train the missing model now instead of stopping.
 
     Returns:
@@ -130,31 +144,25 @@ def load_or_train(
     Raises:
         MissingModelError: a real dataset's model is missing and ``train_if_missing`` is False.
     """
-    path = None
-    if ctx.smoke:
-        quick = False  # smoke training is tiny already: one recipe, one folder
-    if ctx.dataset != "synthetic" and not ctx.smoke:
-        path = find_checkpoint(ctx, variant, quick=False)
-        if path is None and not train_if_missing:
+    if not ctx.quick_by_default:
+        quick = False  # a real dataset's config recipe, or smoke mode's tiny one: one schedule, one folder
+    path = find_checkpoint(ctx, variant, quick)
+    if quick is None:
+        quick = path is None or path == _checkpoint_path(ctx, variant, quick=True)
+    schedule = "smoke-sized" if ctx.smoke else ("the notebooks' short schedule" if quick else "the config's schedule")
+    if path is None:
+        if ctx.dataset != "synthetic" and not ctx.smoke and not train_if_missing:
             raise MissingModelError(
                 f"{ctx.run_dir / variant / 'best.pt'}: no trained {variant} model for {ctx.dataset}; training it "
                 f"takes hours, so this notebook does not start it unasked. Train it with notebook 02 or\n"
                 f"    {train_command(ctx, variant)}\n"
                 "then rerun this notebook (or set TRAIN_IF_MISSING = True to train it here)"
             )
-        quick = False
-    if quick is None:
-        path = find_checkpoint(ctx, variant, quick=False)
-        quick = path is None
-    if path is None:
-        path = find_checkpoint(ctx, variant, quick)
-    if path is None:
         cfg = ctx.variant_config(variant, quick)
-        recipe = "smoke-sized" if ctx.smoke else ("a short stand-in" if quick else "the full recipe")
-        print(f"training {variant} now, {recipe}, into {cfg.train.out_dir}")
+        print(f"training {variant} now, {schedule} ({cfg.train.epochs} epochs), into {cfg.train.out_dir}")
         print(training_plan(cfg, ctx.device))
         fit(cfg, overwrite=True)  # the notebook's own run folder: a run there for other data is replaced
         path = Path(cfg.train.out_dir) / "best.pt"
     model, cfg = load_trained_model(path, ctx.runtime)
-    print(f"{variant}: loaded {path}")
+    print(f"{variant}: loaded {path} ({cfg.train.epochs} epochs, {schedule})")
     return TrainedModel(model, cfg, path, quick)
