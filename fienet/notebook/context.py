@@ -28,7 +28,7 @@ DEFAULT_CONFIGS = {
     "llcm": "configs/llcm.yaml",
 }
 # The notebooks' short schedule on the synthetic data: the config's recipe cut to this many epochs,
-# so that all four notebooks, two trainings included, run on a laptop CPU in about 15 minutes.
+# so that all four notebooks, two trainings included, run on a 2-core CPU in about 10 minutes.
 QUICK_EPOCHS = 4
 
 
