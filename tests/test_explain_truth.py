@@ -9,6 +9,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -21,7 +22,7 @@ from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, GradientE
                             audit_summary, audit_table, contrastive_audit, deletion_auc, deletion_curves,
                             embed_images, gradient_x_input, has_layer, identity_references, is_empty, layer_cells,
                             make_explainer, mean_baseline, occlusion_maps, randomized_copy, rank_correlation)
-from fienet.explain.audit import cam_maps, per_modality
+from fienet.explain.audit import as_audit, cam_maps, per_modality
 from fienet.model import build_model
 
 H, W = 64, 32
@@ -179,7 +180,7 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     assert summary.loc[("gradcam", "layer3"), "person lift"] == pytest.approx(
         valid["person"].mean() / valid["person_area"].mean())
     assert summary.loc[("gradcam", "layer3"), "empty maps (%)"] == pytest.approx(100 * gradcam["empty"].mean())
-    assert np.isfinite(summary["deletion AUC / random"]).all()
+    assert np.isfinite(summary["deletion AUC / random"].drop(index=[("hirescam", "pfam3")])).all()  # all empty there
     assert summary.loc[("gradcam", "layer3"), ["Spearman vs occlusion", "person lift, random weights"]].notna().all()
     # randomisation: the trained map against the randomised copy's, for every row, the reference too
     # gradient x input is ranked by its signed attributions, as occlusion is, and scored on their positive part
@@ -230,6 +231,7 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     # aggregated stage-3 map: every map there is empty, and the table says so instead of averaging.
     assert summary.loc[("hirescam", "pfam3"), "empty maps (%)"] == 100
     assert math.isnan(summary.loc[("hirescam", "pfam3"), "Spearman vs occlusion"])
+    assert math.isnan(summary.loc[("hirescam", "pfam3"), "deletion AUC / random"])  # nothing ranked
     # a layer the model lacks is skipped, not an error
     baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
     # (and a pool may hold other identities in one modality only, e.g. look-alikes' visible images)
@@ -239,6 +241,24 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
     assert audit_summary(skipped).index.tolist() == [OCCLUSION]
     with pytest.raises(ValueError, match="records is empty"):
         replace(inputs, records=())
+
+
+def test_deletion_ratio_leaves_out_the_images_whose_map_is_empty():
+    # Three images: the second map is empty, and its (arbitrary) deletion curve falls at once.
+    per_image = pd.DataFrame({"method": "gradcam", "layer": "layer3", "cells": "2x1", "empty": [False, True, False],
+                              "person": [0.5, np.nan, 0.4], "parts": [0.2, np.nan, 0.1], "person_area": 0.3,
+                              "parts_area": 0.1, "spearman": [0.1, np.nan, 0.3]})
+    ours = np.array([[1.0, 0.3, 0.0], [1.0, 0.0, 0.0], [1.0, 0.5, 0.0]])
+    random = np.array([[1.0, 0.6, 0.0], [1.0, 0.9, 0.0], [1.0, 0.4, 0.0]])
+    audit = as_audit([per_image], {("random", "order"): random, ("gradcam", "layer3"): ours})
+    got = audit_summary(audit).loc[("gradcam", "layer3"), "deletion AUC / random"]
+    keep = [0, 2]
+    assert got == pytest.approx(deletion_auc(ours[keep]) / deletion_auc(random[keep]))
+    assert got != pytest.approx(deletion_auc(ours) / deletion_auc(random))  # the empty map would count
+    every_map_empty = as_audit([per_image.assign(empty=True)], audit.curves)
+    assert math.isnan(audit_summary(every_map_empty).loc[("gradcam", "layer3"), "deletion AUC / random"])
+    with pytest.raises(ValueError, match="3 images .* per-image table has 2"):
+        audit_summary(as_audit([per_image.iloc[:2]], audit.curves))
 
 
 def test_contrastive_audit_scores_the_parts_a_pair_differs_in(model, synthetic_root):

@@ -329,11 +329,27 @@ def _lift(part: pd.DataFrame, share: str, area: str) -> float:
     return float(valid[share].mean() / valid[area].mean()) if len(valid) else float("nan")
 
 
+def _deletion_ratio(curves: dict[Setting, np.ndarray], setting: Setting, keep: np.ndarray) -> float:
+    """Deletion AUC of ``setting`` / that of the random order, on the images ``keep`` marks.
+
+    An empty map ranks nothing (its deletion order would be arbitrary), so its image is left
+    out of both curves' means, as it is left out of every other mean; NaN when nothing is left.
+    """
+    if setting not in curves or ("random", "order") not in curves or not keep.any():
+        return float("nan")
+    ours, random = curves[setting], curves[("random", "order")]
+    if len(ours) != len(keep) or len(random) != len(keep):
+        raise ValueError(f"deletion curves of {setting}: {len(ours)} images (random order: {len(random)}), "
+                         f"but the per-image table has {len(keep)}")
+    return deletion_auc(ours[keep]) / deletion_auc(random[keep])
+
+
 def audit_summary(audit: Audit) -> pd.DataFrame:
     """One row per setting of an :class:`Audit`, the table of the explanations section.
 
     Lifts are mean share / mean area over the non-empty maps (the same images for share and
-    area); ``Spearman vs occlusion`` is the mean over images whose two maps both vary. Columns
+    area); ``Spearman vs occlusion`` is the mean over images whose two maps both vary; the
+    deletion AUCs (the setting's and the random order's) are over the images with a non-empty map. Columns
     the audit did not measure (randomisation and deletion of a contrastive audit) are NaN.
 
     Returns:
@@ -343,8 +359,6 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
         random weights`` (of the maps as ranked: signed where they have a sign), ``Spearman of
         |map|, trained vs random weights`` and ``deletion AUC / random``.
     """
-    random_curves = audit.curves.get(("random", "order"))
-    random_auc = deletion_auc(random_curves) if random_curves is not None else np.nan
     rows = {}
     for (method, layer), part in audit.per_image.groupby(["method", "layer"], sort=False):
         has_random = "random_person" in part and part["random_person"].notna().any()
@@ -361,8 +375,7 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
             "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
             "Spearman of |map|, trained vs random weights": (part["random_spearman_abs"].mean() if has_random
                                                              else np.nan),
-            "deletion AUC / random": (deletion_auc(audit.curves[(method, layer)]) / random_auc
-                                      if (method, layer) in audit.curves else np.nan),
+            "deletion AUC / random": _deletion_ratio(audit.curves, (method, layer), ~part["empty"].to_numpy(bool)),
         }
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["method", "layer"])
