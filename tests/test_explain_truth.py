@@ -374,3 +374,12 @@ def test_gradient_explainer_has_the_cam_interface(model):
     with make_explainer(model, INFRARED, "input", "gradient", output="logits") as explainer:
         logit_maps = explainer(images, [IdentityTarget(1)] * 3)
     assert logit_maps.shape == (3, H, W) and not np.allclose(logit_maps, maps)
+
+
+def test_gradient_explainer_takes_signed_and_output_by_keyword_only(model):
+    # a 4th positional argument is CamExplainer's method: here it must not turn on signed maps
+    with pytest.raises(TypeError, match="positional"):
+        GradientExplainer(model, INFRARED, "input", "gradient")
+    with pytest.raises(TypeError, match="positional"):
+        make_explainer(model, INFRARED, "input", "gradient", True)
+    assert GradientExplainer(model, INFRARED, "input", signed=True, output="logits").signed

@@ -67,13 +67,14 @@ class GradientExplainer:
         model: FIENet, on the device where the maps should be computed.
         modality: ``"visible"`` or ``"infrared"``: the stem the images go through.
         layer: must be ``"input"`` (kept for the common (method, layer) interface).
-        signed: return the signed attributions (not clipped, not scaled) instead.
+        signed: keyword only (a 4th positional argument is :class:`CamExplainer`'s ``method``):
+            return the signed attributions (not clipped, not scaled) instead.
         output: ``"embedding"`` (use :class:`SimilarityTarget` or :class:`ContrastiveTarget`) or
-            ``"logits"`` (use :class:`IdentityTarget`), as for :class:`CamExplainer`.
+            ``"logits"`` (use :class:`IdentityTarget`), as for :class:`CamExplainer`; keyword only.
     """
 
     def __init__(
-        self, model: FIENet, modality: Modality, layer: str = INPUT, signed: bool = False, output: str = "embedding"
+        self, model: FIENet, modality: Modality, layer: str = INPUT, *, signed: bool = False, output: str = "embedding"
     ) -> None:
         if layer != INPUT:
             raise ValueError(f"method '{GRADIENT}' reads the pixels; expected layer '{INPUT}', got '{layer}'")

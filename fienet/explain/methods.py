@@ -24,7 +24,13 @@ Explainer = CamExplainer | GradientExplainer
 
 
 def make_explainer(
-    model: FIENet, modality: Modality, layer: str, method: str, signed: bool = False, output: str = "embedding"
+    model: FIENet,
+    modality: Modality,
+    layer: str,
+    method: str,
+    *,
+    signed: bool = False,
+    output: str = "embedding",
 ) -> Explainer:
     """The explainer of ``method`` at ``layer`` for one modality's images (open it with ``with``).
 
