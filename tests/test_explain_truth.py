@@ -383,3 +383,29 @@ def test_gradient_explainer_takes_signed_and_output_by_keyword_only(model):
     with pytest.raises(TypeError, match="positional"):
         make_explainer(model, INFRARED, "input", "gradient", True)
     assert GradientExplainer(model, INFRARED, "input", signed=True, output="logits").signed
+
+
+def test_gradient_maps_need_gradients_and_say_so(model):
+    images = _images(2)
+    references = torch.randn(2, model.feature_dim, generator=torch.Generator().manual_seed(4))
+    targets = [SimilarityTarget(r) for r in references]
+    with GradientExplainer(model, INFRARED) as explainer:
+        maps = explainer(images, targets)
+    with torch.no_grad():  # turned back on for the backward pass: the same maps
+        with GradientExplainer(model, INFRARED) as explainer:
+            assert np.array_equal(explainer(images, targets), maps)
+        with make_explainer(model, INFRARED, "layer3", "gradcam") as explainer:
+            explainer(images, targets)
+    with torch.inference_mode():  # nothing made here can take a gradient: one clear error
+        with GradientExplainer(model, INFRARED) as explainer:
+            with pytest.raises(RuntimeError, match=r"gradient x input needs gradients.*outside inference_mode"):
+                explainer(images, targets)
+        with pytest.raises(RuntimeError, match=r"needs gradients, and torch.inference_mode\(\) forbids them"):
+            gradient_x_input(ModalityWrapper(model, INFRARED), images, targets)
+        with make_explainer(model, INFRARED, "layer3", "gradcam") as explainer:
+            with pytest.raises(RuntimeError, match=r"gradcam \(a CAM\) needs gradients"):
+                explainer(images, targets)
+        frozen = images.clone()
+    assert frozen.is_inference()
+    with GradientExplainer(model, INFRARED) as explainer:  # a tensor made there is fine outside it
+        assert np.array_equal(explainer(frozen, targets), maps)

@@ -21,6 +21,7 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, Layer
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import Tensor
 
+from fienet.explain.gradients import check_gradients_allowed
 from fienet.explain.targets import SimilarityTarget, Target
 from fienet.explain.wrapper import ModalityWrapper, eval_mode
 from fienet.modalities import Modality
@@ -110,6 +111,8 @@ class CamExplainer:
             raise RuntimeError(
                 "CamExplainer must be called inside `with CamExplainer(...) as ex:`; its hooks exist only there"
             )
+        if self._cam.uses_gradients:
+            check_gradients_allowed(f"{self.method} (a CAM)")
         if images.dim() != 4 or images.shape[1] != 3 or images.shape[0] == 0:
             raise ValueError(f"images have shape {tuple(images.shape)}; expected a non-empty (B, 3, H, W) batch")
         needs_target = self._cam.uses_gradients and self.wrapper.output == "embedding"

@@ -34,6 +34,21 @@ GRADIENT = "gradient"  # the method's name in a (method, layer) setting
 INPUT = "input"  # its layer: the image itself
 
 
+def check_gradients_allowed(name: str) -> None:
+    """Refuse a backward pass inside ``torch.inference_mode()``, saying how to call it instead.
+
+    ``torch.no_grad()`` is fine (the explainers turn gradients back on for their pass), but no
+    tensor made under inference mode can ever carry a gradient, so autograd would only fail
+    later with "element 0 of tensors does not require grad".
+
+    Raises:
+        RuntimeError: inference mode is on.
+    """
+    if torch.is_inference_mode_enabled():
+        raise RuntimeError(f"{name} needs gradients, and torch.inference_mode() forbids them; call it outside "
+                           "inference_mode (inside torch.no_grad() is fine)")  # fmt: skip
+
+
 def gradient_x_input(wrapper: ModalityWrapper, images: Tensor, targets: Sequence[Target]) -> Tensor:
     """Signed first-order occlusion estimate per pixel: sum over colours of (x - mean colour) * ds/dx.
 
@@ -47,7 +62,13 @@ def gradient_x_input(wrapper: ModalityWrapper, images: Tensor, targets: Sequence
 
     Returns:
         (B, H, W) attributions; positive = the pixel supports the score.
+
+    Raises:
+        RuntimeError: called inside ``torch.inference_mode()`` (``torch.no_grad()`` is fine).
     """
+    check_gradients_allowed("gradient x input")
+    if images.is_inference():  # made under inference mode earlier: a normal copy can take a gradient
+        images = images.clone()
     x = images.detach().requires_grad_(True)  # (B, 3, H, W)
     with eval_mode(wrapper), torch.enable_grad():
         out = wrapper(x)  # (B, D)
@@ -131,4 +152,4 @@ class GradientExplainer:
         return (positive / peak).float().cpu().numpy()
 
 
-__all__ = ["GRADIENT", "INPUT", "GradientExplainer", "gradient_x_input"]
+__all__ = ["GRADIENT", "INPUT", "GradientExplainer", "check_gradients_allowed", "gradient_x_input"]
