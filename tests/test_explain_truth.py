@@ -17,11 +17,12 @@ from fienet.config import ModelConfig
 from fienet.data import SYSUMM01
 from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
-from fienet.explain import (OCCLUSION, AuditInputs, ContrastiveTarget, GradientExplainer, IdentityTarget,
-                            ModalityWrapper, SimilarityScore, SimilarityTarget, audit_explanations, audit_models,
-                            audit_summary, audit_table, contrastive_audit, deletion_auc, deletion_curves,
-                            embed_images, gradient_x_input, has_layer, identity_references, is_empty, layer_cells,
-                            make_explainer, mean_baseline, occlusion_maps, randomized_copy, rank_correlation)
+from fienet.explain import (OCCLUSION, AuditInputs, CamExplainer, ContrastiveTarget, GradientExplainer,
+                            IdentityTarget, ModalityWrapper, SimilarityScore, SimilarityTarget, audit_explanations,
+                            audit_models, audit_summary, audit_table, check_settings, contrastive_audit,
+                            deletion_auc, deletion_curves, embed_images, gradient_x_input, has_layer,
+                            identity_references, is_empty, layer_cells, make_explainer, mean_baseline,
+                            occlusion_maps, randomized_copy, rank_correlation)
 from fienet.explain.audit import as_audit, cam_maps, per_modality
 from fienet.model import build_model
 
@@ -409,3 +410,24 @@ def test_gradient_maps_need_gradients_and_say_so(model):
     assert frozen.is_inference()
     with GradientExplainer(model, INFRARED) as explainer:  # a tensor made there is fine outside it
         assert np.array_equal(explainer(frozen, targets), maps)
+
+
+def test_settings_are_refused_on_every_model_alike(model):
+    """A setting is checked whatever layers the model has: one misspelt or misplaced fails on
+    the baseline as on FIENet, and only a known layer the model lacks is left for audits to skip."""
+    baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
+    assert not has_layer(baseline, "pfam3")
+    for net in (baseline, model):
+        check_settings(net, [("gradcam", "pfam3"), ("hirescam", "mpim"), ("gradient", "input")])
+        with pytest.raises(ValueError, match=r"unknown layer 'mpimm'.*'layer1'.*'mpim'\).*or 'input'"):
+            check_settings(net, [("gradcam", "mpimm")])
+        with pytest.raises(ValueError, match="unknown layer 'mpimm'"):
+            audit_explanations(net, None, [("gradcam", "mpimm")])  # before any slow work
+        with pytest.raises(ValueError, match="expected layer 'input', got 'pfam3'"):
+            check_settings(net, [("gradient", "pfam3")])
+        with pytest.raises(ValueError, match=r"'input' is the layer of method 'gradient' \(gradient x input\)"):
+            check_settings(net, [("gradcam", "input")])
+    with pytest.raises(ValueError, match=r"'input' is the layer of method 'gradient'.*one of \('layer1'"):
+        CamExplainer(model, INFRARED, "input", "gradcam")
+    with pytest.raises(ValueError, match="unknown layer 'mpimm'"):
+        make_explainer(model, INFRARED, "mpimm", "gradcam")

@@ -21,11 +21,11 @@ from pytorch_grad_cam import EigenCAM, GradCAM, GradCAMPlusPlus, HiResCAM, Layer
 from pytorch_grad_cam.base_cam import BaseCAM
 from torch import Tensor
 
-from fienet.explain.gradients import check_gradients_allowed
+from fienet.explain.gradients import GRADIENT, INPUT, check_gradients_allowed
 from fienet.explain.targets import SimilarityTarget, Target
 from fienet.explain.wrapper import ModalityWrapper, eval_mode
 from fienet.modalities import Modality
-from fienet.model.fienet import FIENet
+from fienet.model.fienet import TARGET_LAYERS, FIENet
 
 CAM_METHODS: dict[str, type[BaseCAM]] = {
     "gradcam": GradCAM,  # channel weights = spatial mean of the gradients (Selvaraju et al., 2017)
@@ -58,14 +58,14 @@ class CamExplainer:
             :class:`IdentityTarget`; no targets = the predicted identity).
 
     Raises:
-        ValueError: unknown method, unknown or switched-off layer, unknown modality or output.
+        ValueError: unknown method, unknown or switched-off layer (``"input"`` is gradient x
+            input's), unknown modality or output.
     """
 
     def __init__(
         self, model: FIENet, modality: Modality, layer: str = "mpim", method: str = "gradcam", output: str = "embedding"
     ) -> None:
-        if method not in CAM_METHODS:
-            raise ValueError(f"unknown CAM method '{method}'; expected one of {tuple(CAM_METHODS)}")
+        check_cam_setting(method, layer)
         self.wrapper = ModalityWrapper(model, modality, output)
         self.target_layer = model.target_layer(layer)
         self.layer = layer
@@ -139,9 +139,24 @@ class CamExplainer:
         return maps
 
 
+def check_cam_setting(method: str, layer: str) -> None:
+    """Refuse an unknown CAM method, and a CAM at the pixels (gradient x input's place).
+
+    Raises:
+        ValueError: ``method`` is not in ``CAM_METHODS``, or ``layer`` is ``"input"``.
+    """
+    if method not in CAM_METHODS:
+        raise ValueError(f"unknown CAM method '{method}'; expected one of {tuple(CAM_METHODS)}")
+    if layer == INPUT:
+        raise ValueError(
+            f"a CAM ('{method}') reads a layer of the network; '{INPUT}' is the layer of method '{GRADIENT}' "
+            f"(gradient x input): use ('{GRADIENT}', '{INPUT}'), or give '{method}' one of {TARGET_LAYERS}"
+        )
+
+
 def final_layer(model: FIENet) -> str:
     """Name of the map the head pools: ``"mpim"``, else ``"pfam"``, else ``"layer4"`` (the baseline)."""
     return model.final_layer  # one rule, in fienet.model.fienet.final_layer
 
 
-__all__ = ["CAM_METHODS", "CamExplainer", "final_layer"]
+__all__ = ["CAM_METHODS", "CamExplainer", "check_cam_setting", "final_layer"]

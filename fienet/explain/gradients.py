@@ -34,6 +34,17 @@ GRADIENT = "gradient"  # the method's name in a (method, layer) setting
 INPUT = "input"  # its layer: the image itself
 
 
+def check_gradient_layer(layer: str) -> None:
+    """Refuse gradient x input anywhere but at the pixels.
+
+    Raises:
+        ValueError: ``layer`` is not ``"input"``.
+    """
+    if layer != INPUT:
+        raise ValueError(f"method '{GRADIENT}' (gradient x input) reads the pixels; expected layer '{INPUT}', "
+                         f"got '{layer}'")  # fmt: skip
+
+
 def check_gradients_allowed(name: str) -> None:
     """Refuse a backward pass inside ``torch.inference_mode()``, saying how to call it instead.
 
@@ -92,13 +103,15 @@ class GradientExplainer:
             return the signed attributions (not clipped, not scaled) instead.
         output: ``"embedding"`` (use :class:`SimilarityTarget` or :class:`ContrastiveTarget`) or
             ``"logits"`` (use :class:`IdentityTarget`), as for :class:`CamExplainer`; keyword only.
+
+    Raises:
+        ValueError: a layer other than ``"input"``, unknown modality or output.
     """
 
     def __init__(
         self, model: FIENet, modality: Modality, layer: str = INPUT, *, signed: bool = False, output: str = "embedding"
     ) -> None:
-        if layer != INPUT:
-            raise ValueError(f"method '{GRADIENT}' reads the pixels; expected layer '{INPUT}', got '{layer}'")
+        check_gradient_layer(layer)
         self.wrapper = ModalityWrapper(model, modality, output)
         self.layer, self.method, self.signed = layer, GRADIENT, signed
         self._open: ExitStack | None = None
@@ -152,4 +165,5 @@ class GradientExplainer:
         return (positive / peak).float().cpu().numpy()
 
 
-__all__ = ["GRADIENT", "INPUT", "GradientExplainer", "check_gradients_allowed", "gradient_x_input"]
+__all__ = ["GRADIENT", "INPUT", "GradientExplainer", "check_gradient_layer", "check_gradients_allowed",
+           "gradient_x_input"]

@@ -14,10 +14,10 @@ from typing import Sequence
 import torch
 from torch import Tensor
 
-from fienet.explain.cam import CAM_METHODS, CamExplainer
-from fienet.explain.gradients import GRADIENT, INPUT, GradientExplainer
+from fienet.explain.cam import CAM_METHODS, CamExplainer, check_cam_setting
+from fienet.explain.gradients import GRADIENT, INPUT, GradientExplainer, check_gradient_layer
 from fienet.modalities import MODALITIES, Modality
-from fienet.model.fienet import FIENet
+from fienet.model.fienet import TARGET_LAYERS, FIENet
 
 METHODS: tuple[str, ...] = (*CAM_METHODS, GRADIENT)
 Explainer = CamExplainer | GradientExplainer
@@ -42,26 +42,49 @@ def make_explainer(
         output: ``"embedding"`` or ``"logits"``: what the targets score (see :class:`CamExplainer`).
 
     Raises:
-        ValueError: unknown method, a layer the model lacks, or gradient x input away from the input.
+        ValueError: an unknown method or layer, a layer the model lacks, gradient x input away
+            from the input or a CAM at it.
     """
+    check_setting(method, layer)
     if method == GRADIENT:
         return GradientExplainer(model, modality, layer, signed=signed, output=output)
-    if method not in CAM_METHODS:
-        raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
     return CamExplainer(model, modality, layer, method, output)
+
+
+def check_setting(method: str, layer: str) -> None:
+    """Refuse a (method, layer) that no model can draw, whatever layers it has.
+
+    Raises:
+        ValueError: unknown method; a layer that is neither one of ``TARGET_LAYERS`` nor
+            ``"input"``; gradient x input away from the input, or a CAM at it.
+    """
+    if method not in METHODS:
+        raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
+    if layer != INPUT and layer not in TARGET_LAYERS:
+        raise ValueError(f"unknown layer '{layer}' in setting ('{method}', '{layer}'); expected one of "
+                         f"{TARGET_LAYERS} (the network's) or '{INPUT}' (the pixels, for '{GRADIENT}')")  # fmt: skip
+    if method == GRADIENT:
+        check_gradient_layer(layer)
+    else:
+        check_cam_setting(method, layer)
 
 
 def check_settings(model: FIENet, settings: Sequence[tuple[str, str]]) -> None:
     """Refuse, before any slow work, a (method, layer) no explainer can draw.
 
-    A layer the model lacks (``pfam3`` of the baseline) is allowed: audits skip it.
+    A known layer the model lacks (``pfam3`` of the baseline) is allowed: audits skip it. The
+    setting itself is checked whether or not the model has the layer, so a wrong setting fails
+    on every model, not only on those that have its layer.
+
+    Args:
+        model: the model the settings will explain.
+        settings: (method, layer) pairs.
 
     Raises:
-        ValueError: unknown method, or gradient x input away from the input.
+        ValueError: as :func:`check_setting`, or an explainer the model cannot build.
     """
     for method, layer in settings:
-        if method not in METHODS:
-            raise ValueError(f"unknown explanation method '{method}'; expected one of {METHODS}")
+        check_setting(method, layer)
         if has_layer(model, layer):
             make_explainer(model, MODALITIES[0], layer, method)  # builds it only: no hooks, no pass
 
@@ -91,4 +114,4 @@ def layer_cells(model: FIENet, layer: str, image: Tensor, modality: Modality) ->
     return f"{seen[0][0]}x{seen[0][1]}"
 
 
-__all__ = ["METHODS", "Explainer", "check_settings", "has_layer", "layer_cells", "make_explainer"]
+__all__ = ["METHODS", "Explainer", "check_setting", "check_settings", "has_layer", "layer_cells", "make_explainer"]
