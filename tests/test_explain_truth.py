@@ -23,6 +23,7 @@ from fienet.explain import (OCCLUSION, AuditInputs, CamExplainer, ContrastiveTar
                             deletion_auc, deletion_curves, embed_images, gradient_x_input, has_layer,
                             identity_references, is_empty, layer_cells, make_explainer, mean_baseline,
                             occlusion_maps, randomized_copy, rank_correlation)
+from fienet.explain import comparison
 from fienet.explain.audit import as_audit, cam_maps, per_modality
 from fienet.model import build_model
 
@@ -431,3 +432,19 @@ def test_settings_are_refused_on_every_model_alike(model):
         CamExplainer(model, INFRARED, "input", "gradcam")
     with pytest.raises(ValueError, match="unknown layer 'mpimm'"):
         make_explainer(model, INFRARED, "mpimm", "gradcam")
+
+
+def test_audit_models_checks_every_model_before_auditing_any(model, monkeypatch):
+    # No model refuses today what another accepts; a stand-in check does, to test the order.
+    baseline = build_model(ModelConfig(arch="resnet18", weights=None, pfam=False, mpim=False), 4).eval()
+    audited = []
+
+    def refused_by_fienet(net, settings):
+        if net is model:
+            raise ValueError("FIENet refuses this setting")
+
+    monkeypatch.setattr(comparison, "check_settings", refused_by_fienet)
+    monkeypatch.setattr(comparison, "audit_explanations", lambda net, inputs, settings: audited.append(net))
+    with pytest.raises(ValueError, match="FIENet refuses"):
+        comparison.audit_models({"baseline": baseline, "FIENet": model}, None, [("gradcam", "layer3")])
+    assert audited == []  # the baseline's audit never started

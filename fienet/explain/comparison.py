@@ -12,6 +12,7 @@ import pandas as pd
 
 from fienet.explain.audit import Audit, AuditInputs, Setting, audit_explanations, audit_summary
 from fienet.explain.contrastive import contrastive_audit
+from fienet.explain.methods import check_settings
 from fienet.model.fienet import FIENet
 
 # The columns a contrastive audit measures (it has no randomisation or deletion).
@@ -31,7 +32,12 @@ def audit_models(
 
     Returns:
         name -> :class:`~fienet.explain.audit.Audit`, in the order of ``models``.
+
+    Raises:
+        ValueError: a setting one of the models refuses, before any model is audited.
     """
+    for model in models.values():  # a setting only a later model refuses fails before the first slow audit
+        check_settings(model, settings)
     audit = contrastive_audit if contrastive else audit_explanations
     audits = {}
     for name, model in models.items():
