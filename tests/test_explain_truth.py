@@ -19,9 +19,9 @@ from fienet.modalities import INFRARED, VISIBLE
 from fienet.data.synthetic import PartAnnotations, load_identity_table, load_part_mask
 from fienet.explain import (OCCLUSION, AuditInputs, CamExplainer, ContrastiveTarget, GradientExplainer,
                             IdentityTarget, ModalityWrapper, SimilarityScore, SimilarityTarget, audit_explanations,
-                            audit_models, audit_summary, audit_table, check_settings, contrastive_audit,
-                            deletion_auc, deletion_curves, embed_images, gradient_x_input, has_layer,
-                            identity_references, is_empty, layer_cells, make_explainer, mean_baseline,
+                            audit_models, audit_summary, audit_table, cam_energy_shares, check_settings,
+                            contrastive_audit, deletion_auc, deletion_curves, embed_images, gradient_x_input,
+                            has_layer, identity_references, is_empty, layer_cells, make_explainer, mean_baseline,
                             occlusion_maps, randomized_copy, rank_correlation)
 from fienet.explain import comparison
 from fienet.explain.audit import as_audit, cam_maps, per_modality
@@ -223,6 +223,22 @@ def test_audit_scores_every_setting_on_the_same_images(model, synthetic_root):
             occluded = per_row(occlusion, model, refs)
             assert rows["spearman"].to_numpy() == pytest.approx(
                 [rank_correlation(a, o, grid) for a, o in zip(trained, occluded)], abs=1e-6)
+            # its lifts score the positive part of the signed map, as score_maps does with the masks
+            masks, notes = inputs.masks(records), inputs.annotations
+            labels = [notes.labels(notes.distinguishing_parts(r.pid)) for r in records]
+            for i in range(len(records)):
+                shares = cam_energy_shares(np.clip(trained[i], 0, None), masks[i], labels[i])
+                assert rows[["person", "parts"]].iloc[i].to_numpy() == pytest.approx(
+                    [shares["person"], shares["parts"]], abs=1e-6)
+            magnitude = cam_energy_shares(np.abs(trained[0]), masks[0], labels[0])  # what |map| would give
+            assert abs(magnitude["person"] - rows["person"].iloc[0]) > 1e-3
+            # and its deletion removes the most positive pixels first, not the largest magnitudes
+            expected = per_modality(deletion_curves, model, records, images_all[: len(records)], refs, trained,
+                                    steps=inputs.deletion_steps)  # fmt: skip
+            np.testing.assert_allclose(audit.curves[("gradient", "input")], expected, atol=1e-5)
+            by_magnitude = per_modality(deletion_curves, model, records, images_all[: len(records)], refs,
+                                        np.abs(trained), steps=inputs.deletion_steps)  # fmt: skip
+            assert not np.allclose(by_magnitude, expected, atol=1e-3)
     assert summary.loc[OCCLUSION, "empty maps, random weights (%)"] == 0
     for method in ("occlusion", "gradient"):  # maps that are never flat: a correlation for every image
         assert table.loc[table["method"] == method, "random_spearman"].between(-1, 1).all()
