@@ -284,13 +284,24 @@ def test_attention_on_parts_table(model, synthetic_root):
         if part in parts:
             assert row[f"area_{part}"] == pytest.approx((small == PART_LABELS[part]).mean())
 
-    per_part = part_summary(table)
+    # per part, over the images it distinguishes whose map is not empty; one map is made empty
+    # here (the NaN shares attention_on_parts writes for an all-zero map) so that it is left out
+    fine = [c for c in table.columns if c.startswith("part_")]
+    empty_row = next(i for i, names in enumerate(table["distinguishing_parts"]) if names)
+    assert all(math.isnan(v) for v in cam_energy_shares(np.zeros((H, W)), small, [1])["per_part"].values())
+    with_empty = table.copy()
+    with_empty.loc[empty_row, ["person", "parts", *fine]] = np.nan
+    per_part = part_summary(with_empty)
     for part, got in per_part.iterrows():
-        has = table["distinguishing_parts"].str.split(";").apply(lambda names: part in names)
-        assert got["images"] == has.sum() > 0
-        assert got["share"] == pytest.approx(table.loc[has, f"part_{part}"].mean())
-        assert got["lift"] == pytest.approx(got["share"] / table.loc[has, f"area_{part}"].mean())
-    assert set(per_part.index) == {p for names in table["distinguishing_parts"] for p in names.split(";") if p}
+        has = with_empty["distinguishing_parts"].str.split(";").apply(lambda names: part in names)
+        counted = has & with_empty[f"part_{part}"].notna()
+        assert got["images"] == counted.sum() > 0
+        assert got["share"] == pytest.approx(with_empty.loc[counted, f"part_{part}"].mean())
+        assert got["lift"] == pytest.approx(got["share"] / with_empty.loc[counted, f"area_{part}"].mean())
+    assert set(per_part.index) == {p for names in with_empty.loc[with_empty["person"].notna(), "distinguishing_parts"]
+                                   for p in names.split(";") if p}  # fmt: skip
+    emptied = with_empty.loc[empty_row, "distinguishing_parts"].split(";")[0]
+    assert per_part.loc[emptied, "images"] == part_summary(table).loc[emptied, "images"] - 1
 
     summary = attention_summary(table)
     assert summary.index.tolist() == [VISIBLE, INFRARED, "all"]
