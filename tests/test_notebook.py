@@ -202,6 +202,65 @@ def test_notebooks_03_and_04_find_what_02_wrote(tiny_root: Path, tmp_path: Path,
     assert notebook.load_or_train(ctx, "fienet", quick=True).path == short
 
 
+def _short_ctx(tiny_root: Path, tmp_path: Path) -> notebook.NotebookContext:
+    """The smoke model on the synthetic data, outside smoke mode: the notebooks' schedules, tiny."""
+    cfg = smoke_config(REPO / "configs" / "demo.yaml", REPO)
+    cfg.data.root, cfg.train.epochs = str(tiny_root), 6
+    ctx = notebook.NotebookContext(REPO, "synthetic", tiny_root, cfg, torch.device("cpu"), False, tmp_path)
+    ctx.cfg = ctx.variant_config("fienet")
+    return ctx
+
+
+def test_an_exercise_run_without_igcl_is_not_read_as_fienet(tiny_root: Path, tmp_path: Path,
+                                                            capsys: pytest.CaptureFixture) -> None:
+    ctx = _short_ctx(tiny_root, tmp_path)
+    # the baseline's folder holding a FIENet is refused
+    _save_trained(_as_folder(ctx, "baseline"))
+    capsys.readouterr()
+    assert notebook.find_checkpoint(ctx, "baseline", quick=True) is None
+    assert "not as baseline" in capsys.readouterr().out
+    ctx.cfg = apply_overrides(ctx.cfg, ["loss.igcl_weight=0"])  # notebook 02's exercise 1
+    path = _save_trained(ctx.training_config())
+    assert path == tmp_path / "fienet-quick" / "best.pt"
+    assert notebook.find_checkpoint(ctx, quick=None) is None  # looked up without applying the variant
+    out = capsys.readouterr().out
+    assert f"ignoring {path}" in out and "loss.igcl_weight=0.0, not as FIENet" in out
+
+
+def _as_folder(ctx: notebook.NotebookContext, folder: str) -> Config:
+    """FIENet's short-schedule config written into another variant's folder."""
+    cfg = ctx.variant_config("fienet", quick=True)
+    cfg.train.out_dir = str(ctx.run_folder(folder, quick=True))
+    return cfg
+
+
+def test_an_unfinished_run_is_not_read(tiny_root: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    ctx = _short_ctx(tiny_root, tmp_path)
+    short = _save_trained(ctx.training_config())
+    full_cfg = ctx.training_config(full_schedule=True)
+    full = _save_trained(full_cfg)
+    history = full.parent / "history.json"
+    history.write_text(json.dumps([{"epoch": 1}, {"epoch": 2}, {"epoch": 3}]))  # stopped after 3 of 6
+    capsys.readouterr()
+    assert notebook.find_checkpoint(ctx, quick=None) == short  # the finished short run, not the stopped one
+    out = capsys.readouterr().out
+    assert f"ignoring {full}: its run stopped after epoch 3 of {full_cfg.train.epochs}" in out
+    assert "--resume" in out
+    history.write_text(json.dumps([{"epoch": e} for e in range(1, full_cfg.train.epochs + 1)]))
+    assert notebook.find_checkpoint(ctx, quick=None) == full
+    history.write_text("[{")  # a truncated history is said, not trusted
+    assert notebook.find_checkpoint(ctx, quick=False) is None
+    assert "history.json is unreadable" in capsys.readouterr().out
+
+
+def test_schedule_differences_name_the_fields() -> None:
+    demo = load_config(REPO / "configs" / "demo.yaml")
+    assert notebook.schedule_differences(demo, load_config(REPO / "configs" / "demo.yaml")) == []
+    short = apply_overrides(demo, ["train.epochs=4", "train.lr=0.001"])
+    assert notebook.schedule_differences(demo, short) == [
+        f"train.epochs: {demo.train.epochs} vs 4", f"train.lr: {demo.train.lr} vs 0.001"]
+
+
 def test_find_checkpoint_checks_the_data(smoke_ctx: notebook.NotebookContext, capsys: pytest.CaptureFixture) -> None:
     path = smoke_ctx.run_dir / "fienet" / "best.pt"
     assert notebook.find_checkpoint(smoke_ctx) is None

@@ -27,6 +27,7 @@ from fienet.notebook.models import (
     TrainedModel,
     find_checkpoint,
     load_or_train,
+    schedule_differences,
     train_command,
     training_plan,
 )
@@ -50,6 +51,7 @@ __all__ = [
     "load_images",
     "load_or_train",
     "resolve_path",
+    "schedule_differences",
     "setup",
     "smoke",
     "smoke_config",

@@ -77,8 +77,8 @@ class NotebookContext:
             f"model     : {m.arch} (weights={m.weights}), PFAM={m.pfam}, MPIM={m.mpim}, input {d.height}x{d.width}",
             f"training  : {t.epochs} epochs x {t.iters_per_epoch or 'one pass of'} batches of "
             f"{d.p} ids x {d.k} images x 2 modalities, {t.optimizer} lr={t.lr}",
-            *([f"short run : the notebooks train this recipe cut to {QUICK_EPOCHS} epochs (notebook 02: "
-                f"FULL_SCHEDULE = True for all {t.epochs})"] if self.quick_by_default else []),
+            *([f"short run : the notebooks train this recipe cut to {QUICK_EPOCHS} epochs, unless notebook 02 "
+                f"ran with FULL_SCHEDULE = True (all {t.epochs})"] if self.quick_by_default else []),
             f"run folder: {self.run_dir}",
         ])
 
@@ -86,8 +86,8 @@ class NotebookContext:
     def quick_by_default(self) -> bool:
         """Whether the notebooks train the short schedule (``QUICK_EPOCHS``) unless asked otherwise.
 
-        True on the synthetic data: the demo's whole recipe takes 4 to 13 minutes per model on 2
-        CPU cores, and notebooks 02 and 04 each train one. False on a real dataset, whose
+        True on the synthetic data: the demo's whole recipe takes about 3 to 12 minutes of training
+        per model on 2 CPU cores, and notebooks 02 and 04 each train one. False on a real dataset, whose
         config's recipe is the experiment, and in smoke mode, whose training is tiny already.
         """
         return self.dataset == "synthetic" and not self.smoke
@@ -117,8 +117,17 @@ class NotebookContext:
         quick = self.quick_by_default and not full_schedule
         return self._scheduled(Config.from_dict(self.cfg.to_dict()), "fienet", quick)
 
+    def run_folder(self, variant: str, quick: bool) -> Path:
+        """Where ``variant``'s run on a schedule lives: ``<run_dir>/<variant>[-quick]``.
+
+        The short schedule's folder ends in ``-quick``; smoke mode has one schedule and one
+        folder. A name only: it does not check that a config can be this variant (a run with an
+        exercise's overrides lives in the same folder).
+        """
+        return self.run_dir / (f"{variant}-quick" if quick and not self.smoke else variant)
+
     def _scheduled(self, cfg: Config, folder: str, quick: bool) -> Config:
-        """``cfg`` (changed in place) on the short schedule when ``quick``, in ``<run_dir>/<folder>[-quick]``."""
+        """``cfg`` (changed in place) on the short schedule when ``quick``, in :meth:`run_folder`."""
         if quick and not self.smoke:
             # Keep the recipe and cut its length: warm-up, decay milestones and validation inside.
             epochs = min(cfg.train.epochs, QUICK_EPOCHS)
@@ -126,8 +135,7 @@ class NotebookContext:
             cfg.train.warmup_epochs = min(cfg.train.warmup_epochs, 1)
             cfg.train.milestones = tuple(m for m in cfg.train.milestones if m < epochs)
             cfg.train.eval_every = min(cfg.train.eval_every, epochs)
-            folder = f"{folder}-quick"
-        cfg.train.out_dir = str(self.run_dir / folder)
+        cfg.train.out_dir = str(self.run_folder(folder, quick))
         return cfg
 
 

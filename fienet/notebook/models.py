@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import NamedTuple
 
@@ -29,6 +30,35 @@ def _same_data(saved: Config, ctx: NotebookContext) -> str | None:
     return None
 
 
+def _same_variant(saved: Config, variant: str) -> str | None:
+    """Why a saved run is not ``variant`` (its modules or IGCL differ), or None when it is."""
+    want = BY_SLUG[variant]
+    got = (saved.model.pfam, saved.model.mpim, saved.loss.igcl_weight > 0)
+    if got != (want.pfam, want.mpim, want.igcl):
+        return (f"it was trained with PFAM={got[0]}, MPIM={got[1]}, loss.igcl_weight={saved.loss.igcl_weight}, "
+                f"not as {want.name} (PFAM={want.pfam}, MPIM={want.mpim}, IGCL {'on' if want.igcl else 'off'})")
+    return None
+
+
+def _finished(saved: Config, folder: Path) -> str | None:
+    """Why the run in ``folder`` is unfinished (its history stops before ``train.epochs``), or None.
+
+    A run without ``history.json`` (a checkpoint copied in by hand) is taken as it is.
+    """
+    history = folder / "history.json"
+    if not history.is_file():
+        return None
+    try:
+        epochs = json.loads(history.read_text())
+        last = int(epochs[-1]["epoch"]) if epochs else 0
+    except (ValueError, KeyError, TypeError, IndexError) as err:
+        return f"its {history} is unreadable ({err}); expected the epochs fit writes"
+    if last < saved.train.epochs:
+        return (f"its run stopped after epoch {last} of {saved.train.epochs}; continue it with "
+                f"`fienet train --config {folder / 'config.yaml'} --resume`, or remove {folder}")
+    return None
+
+
 def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool | None = False) -> Path | None:
     """The best checkpoint of ``variant`` trained on this notebook's data, or None (with a reason printed).
 
@@ -49,7 +79,8 @@ def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool |
     if not path.is_file():
         print(f"no checkpoint at {path}")
         return None
-    mismatch = _same_data(Config.from_dict(load_checkpoint(path)["config"]), ctx)
+    saved = Config.from_dict(load_checkpoint(path)["config"])
+    mismatch = _same_data(saved, ctx) or _same_variant(saved, variant) or _finished(saved, path.parent)
     if mismatch:
         print(f"ignoring {path}: {mismatch}")
         return None
@@ -57,7 +88,9 @@ def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool |
 
 
 def _checkpoint_path(ctx: NotebookContext, variant: str, quick: bool) -> Path:
-    return Path(ctx.variant_config(variant, quick).train.out_dir) / "best.pt"
+    if variant not in BY_SLUG:
+        raise ValueError(f"unknown model variant '{variant}'; expected one of {list(BY_SLUG)}")
+    return ctx.run_folder(variant, quick) / "best.pt"
 
 
 class TrainedModel(NamedTuple):
@@ -74,6 +107,19 @@ class TrainedModel(NamedTuple):
     cfg: Config
     path: Path
     quick: bool
+
+
+SCHEDULE_FIELDS = ("epochs", "iters_per_epoch", "optimizer", "lr", "warmup_epochs", "milestones", "seed")
+
+
+def schedule_differences(a: Config, b: Config) -> list[str]:
+    """The training-schedule fields in which two runs differ, as ``"field: a vs b"`` (none: a fair pair).
+
+    A comparison of two variants (notebook 04's FIENet and baseline) is only fair when both were
+    trained on the same schedule; the folder a model was read from does not prove that.
+    """
+    return [f"train.{name}: {getattr(a.train, name)} vs {getattr(b.train, name)}" for name in SCHEDULE_FIELDS
+            if getattr(a.train, name) != getattr(b.train, name)]
 
 
 class MissingModelError(FileNotFoundError):
