@@ -427,6 +427,8 @@ def test_gradient_maps_need_gradients_and_say_so(model):
     assert frozen.is_inference()
     with GradientExplainer(model, INFRARED) as explainer:  # a tensor made there is fine outside it
         assert np.array_equal(explainer(frozen, targets), maps)
+    with make_explainer(model, INFRARED, "layer3", "gradcam") as explainer:  # for a CAM too
+        assert np.allclose(explainer(frozen, targets), explainer(images, targets))
 
 
 def test_settings_are_refused_on_every_model_alike(model):

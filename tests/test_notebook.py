@@ -187,8 +187,9 @@ def test_notebooks_03_and_04_find_what_02_wrote(tiny_root: Path, tmp_path: Path,
     ctx = notebook.NotebookContext(REPO, "synthetic", tiny_root, cfg, torch.device("cpu"), False, tmp_path)
     ctx.cfg = ctx.variant_config("fienet")
     short = _save_trained(ctx.training_config())  # notebook 02 as it runs by default
-    assert notebook.find_checkpoint(ctx, quick=None) == short
     capsys.readouterr()
+    assert notebook.find_checkpoint(ctx, quick=None) == short
+    assert capsys.readouterr().out == ""  # no whole-schedule run is the usual case: nothing to say
     found = notebook.load_or_train(ctx, "fienet")
     assert (found.path, found.quick, found.cfg.train.epochs) == (short, True, notebook.QUICK_EPOCHS)
     out = capsys.readouterr().out

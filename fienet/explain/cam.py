@@ -124,7 +124,10 @@ class CamExplainer:
         if targets is not None and len(targets) != images.shape[0]:
             raise ValueError(f"got {len(targets)} targets for {images.shape[0]} images; expected one per image")
         # Requiring the input's gradient keeps a graph through the target layer even when the
-        # layers before it are frozen; detach() leaves the caller's tensor untouched.
+        # layers before it are frozen; detach() leaves the caller's tensor untouched. A tensor
+        # made under inference mode can never take a gradient: a normal copy of it can.
+        if images.is_inference():
+            images = images.clone()
         x = images.detach().to(self._cam.device).requires_grad_(True)
         with torch.enable_grad():
             maps = self._cam(x, targets=None if targets is None else list(targets))
