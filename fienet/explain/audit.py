@@ -121,10 +121,13 @@ def per_modality(
 
 
 def score_maps(maps: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[int]]) -> pd.DataFrame:
-    """Energy shares of each map on the person and on its image's ``labels`` (NaN when empty).
+    """Energy shares of each map's positive part on the person and on its image's ``labels``.
+
+    A signed map (occlusion's drops, gradient x input) is scored on what supports the score, as
+    it is drawn; a map with nothing positive is empty (NaN shares).
 
     Args:
-        maps: (N, H, W) non-negative maps.
+        maps: (N, H, W) maps, signed or not.
         masks: (N, H, W) part labels.
         labels: N sequences of part labels to score against.
 
@@ -132,7 +135,7 @@ def score_maps(maps: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[in
         N rows: ``empty``, ``person``, ``parts``, ``person_area``, ``parts_area``.
     """
     rows = []
-    for cam, mask, lab in zip(maps, masks, labels):
+    for cam, mask, lab in zip(np.clip(maps, 0, None), masks, labels):
         shares = cam_energy_shares(cam, mask, lab)
         area = cam_energy_shares(np.ones(mask.shape), mask, lab)
         rows.append({"empty": is_empty(cam), "person": shares["person"], "parts": shares["parts"],
@@ -238,7 +241,7 @@ class AuditInputs:
 def occlusion_rows(base: pd.DataFrame, occlusion: np.ndarray, masks: np.ndarray, labels: Sequence[Sequence[int]],
                    grid: tuple[int, int]) -> pd.DataFrame:
     """The occlusion reference as rows of an audit: its positive part scored like a CAM."""
-    table = pd.concat([base, score_maps(np.clip(occlusion, 0, None), masks, labels)], axis=1)
+    table = pd.concat([base, score_maps(occlusion, masks, labels)], axis=1)
     return table.assign(method=OCCLUSION[0], layer=OCCLUSION[1], cells=f"{grid[0]}x{grid[1]}", spearman=np.nan)
 
 
@@ -290,7 +293,7 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
 
     def randomised(maps: np.ndarray, random_maps: np.ndarray) -> pd.DataFrame:
         """The randomised model's maps scored, and their rank correlation with the trained model's."""
-        table = score_maps(np.clip(random_maps, 0, None), masks, labels).add_prefix("random_")
+        table = score_maps(random_maps, masks, labels).add_prefix("random_")
         table["random_spearman"] = [rank_correlation(a, b, grid) for a, b in zip(maps, random_maps)]
         # Of the magnitudes: a signed map can decorrelate by flipping signs alone while still
         # pointing at the same places (Adebayo et al. report both)
@@ -316,7 +319,7 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         random_cams = cam_maps(random_model, setting, images, records, [SimilarityTarget(r) for r in random_refs],
                                inputs.batch_size, signed=True)  # fmt: skip
         curves[setting] = deletion(cams)
-        table = pd.concat([base, score_maps(np.clip(cams, 0, None), masks, labels)], axis=1)
+        table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
         cells = layer_cells(model, layer, images[0], records[0].modality)
         tables.append(pd.concat([table, randomised(cams, random_cams)], axis=1).assign(method=method, layer=layer,

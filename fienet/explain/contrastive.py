@@ -125,7 +125,7 @@ def contrastive_audit(model: FIENet, inputs: AuditInputs, settings: Sequence[Set
             continue
         inputs.say(f"contrastive {method} at {layer} ...")
         cams = cam_maps(model, (method, layer), images, chosen, targets, inputs.batch_size, signed=True)
-        table = pd.concat([base, score_maps(np.clip(cams, 0, None), masks, labels)], axis=1)
+        table = pd.concat([base, score_maps(cams, masks, labels)], axis=1)
         table["spearman"] = [rank_correlation(c, o, grid) for c, o in zip(cams, occlusion)]
         cells = layer_cells(model, layer, images[0], chosen[0].modality)
         tables.append(table.assign(method=method, layer=layer, cells=cells))

@@ -73,10 +73,14 @@ def find_checkpoint(ctx: NotebookContext, variant: str = "fienet", quick: bool |
             schedule's only, where the notebooks do not default to the short one).
     """
     if quick is None:
-        if ctx.quick_by_default and not _checkpoint_path(ctx, variant, quick=False).is_file():
-            return find_checkpoint(ctx, variant, quick=True)  # no whole-schedule run: the usual case, nothing to say
-        full = find_checkpoint(ctx, variant, quick=False)
-        return full if full is not None or not ctx.quick_by_default else find_checkpoint(ctx, variant, quick=True)
+        if not ctx.quick_by_default:
+            return find_checkpoint(ctx, variant, quick=False)
+        # The whole schedule's run first; its absence is the usual case, so nothing is said then.
+        if _checkpoint_path(ctx, variant, quick=False).is_file():
+            full = find_checkpoint(ctx, variant, quick=False)
+            if full is not None:
+                return full
+        return find_checkpoint(ctx, variant, quick=True)
     path = _checkpoint_path(ctx, variant, quick)
     if not path.is_file():
         print(f"no checkpoint at {path}")
