@@ -15,6 +15,7 @@ pixels, where they look, and whether they tell the truth.
 - :mod:`~fienet.explain.randomization`: the weight-randomisation sanity check.
 - :mod:`~fienet.explain.agreement`: empty maps and rank correlation between maps.
 - :mod:`~fienet.explain.audit`: every CAM setting scored five ways on the same images.
+- :mod:`~fienet.explain.intervals`: bootstrap intervals of an audit's numbers over its images.
 - :mod:`~fienet.explain.contrastive`: match against look-alike, scored on the parts they differ in.
 - :mod:`~fienet.explain.comparison`: both audits of several models on the same images, one table.
 
@@ -25,6 +26,7 @@ from fienet.explain.agreement import is_empty, rank_correlation
 from fienet.explain.audit import OCCLUSION, Audit, AuditInputs, audit_explanations, audit_summary
 from fienet.explain.cam import CAM_METHODS, CamExplainer, final_layer
 from fienet.explain.comparison import CONTRASTIVE_COLUMNS, audit_models, audit_table
+from fienet.explain.intervals import INTERVAL_COLUMNS, audit_intervals
 from fienet.explain.gradients import GRADIENT, GradientExplainer, gradient_x_input
 from fienet.explain.methods import METHODS, check_settings, has_layer, layer_cells, make_explainer
 from fienet.explain.pair import CamPair, explain_pair
@@ -41,6 +43,7 @@ __all__ = [
     "CAM_METHODS",
     "CONTRASTIVE_COLUMNS",
     "GRADIENT",
+    "INTERVAL_COLUMNS",
     "METHODS",
     "OCCLUSION",
     "OUTPUTS",
@@ -58,6 +61,7 @@ __all__ = [
     "attention_on_parts",
     "attention_summary",
     "audit_explanations",
+    "audit_intervals",
     "audit_models",
     "audit_summary",
     "audit_table",

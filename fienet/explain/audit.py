@@ -347,6 +347,31 @@ def _deletion_ratio(curves: dict[Setting, np.ndarray], setting: Setting, keep: n
     return deletion_auc(ours[keep]) / deletion_auc(random[keep])
 
 
+def summary_row(part: pd.DataFrame, curves: dict[Setting, np.ndarray], setting: Setting) -> dict[str, Any]:
+    """One setting's row of :func:`audit_summary`, from its per-image rows and the deletion curves.
+
+    ``part`` holds the setting's rows of :attr:`Audit.per_image` in the curves' image order (row
+    ``i`` is row ``i`` of ``curves[setting]`` and of the random order's), so that a resample of
+    the images (:func:`~fienet.explain.intervals.audit_intervals`) resamples both alike.
+    """
+    has_random = "random_person" in part and part["random_person"].notna().any()
+    return {
+        "map": part["cells"].iloc[0],
+        "images": len(part),
+        "empty maps (%)": 100.0 * part["empty"].mean(),
+        "person lift": _lift(part, "person", "person_area"),
+        "parts lift": _lift(part, "parts", "parts_area"),
+        "Spearman vs occlusion": part["spearman"].mean(),
+        "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
+        "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
+        "empty maps, random weights (%)": 100.0 * part["random_empty"].mean() if has_random else np.nan,
+        "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
+        "Spearman of |map|, trained vs random weights": (part["random_spearman_abs"].mean() if has_random
+                                                         else np.nan),
+        "deletion AUC / random": _deletion_ratio(curves, setting, ~part["empty"].to_numpy(bool)),
+    }
+
+
 def audit_summary(audit: Audit) -> pd.DataFrame:
     """One row per setting of an :class:`Audit`, the table of the explanations section.
 
@@ -362,28 +387,12 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
         random weights`` (of the maps as ranked: signed where they have a sign), ``Spearman of
         |map|, trained vs random weights`` and ``deletion AUC / random``.
     """
-    rows = {}
-    for (method, layer), part in audit.per_image.groupby(["method", "layer"], sort=False):
-        has_random = "random_person" in part and part["random_person"].notna().any()
-        rows[(method, layer)] = {
-            "map": part["cells"].iloc[0],
-            "images": len(part),
-            "empty maps (%)": 100.0 * part["empty"].mean(),
-            "person lift": _lift(part, "person", "person_area"),
-            "parts lift": _lift(part, "parts", "parts_area"),
-            "Spearman vs occlusion": part["spearman"].mean(),
-            "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
-            "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
-            "empty maps, random weights (%)": 100.0 * part["random_empty"].mean() if has_random else np.nan,
-            "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
-            "Spearman of |map|, trained vs random weights": (part["random_spearman_abs"].mean() if has_random
-                                                             else np.nan),
-            "deletion AUC / random": _deletion_ratio(audit.curves, (method, layer), ~part["empty"].to_numpy(bool)),
-        }
+    rows = {(method, layer): summary_row(part, audit.curves, (method, layer))
+            for (method, layer), part in audit.per_image.groupby(["method", "layer"], sort=False)}
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["method", "layer"])
     return table
 
 
 __all__ = ["OCCLUSION", "Audit", "AuditInputs", "Setting", "as_audit", "audit_explanations", "audit_summary",
-           "by_modality", "cam_maps", "occlusion_rows", "per_modality", "score_maps"]
+           "by_modality", "cam_maps", "occlusion_rows", "per_modality", "score_maps", "summary_row"]

@@ -1,0 +1,93 @@
+"""Bootstrap intervals of the explanation audit: on hand-made audits whose answers are known."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fienet.explain import INTERVAL_COLUMNS, audit_intervals, audit_summary, deletion_auc
+from fienet.explain.audit import as_audit
+
+SETTING = ("gradient", "input")
+RANDOM = ("random", "order")
+
+
+def _audit(n: int, seed: int = 0, curves: dict | None = None):
+    rng = np.random.default_rng(seed)
+    per_image = pd.DataFrame({"method": SETTING[0], "layer": SETTING[1], "cells": "8x4", "empty": False,
+                              "person": rng.uniform(0.3, 0.7, n), "parts": rng.uniform(0.05, 0.3, n),
+                              "person_area": rng.uniform(0.2, 0.3, n), "parts_area": 0.1,
+                              "spearman": rng.normal(0.5, 0.2, n)})
+    if curves is None:
+        falls = rng.uniform(0.1, 0.9, (n, 1))
+        curves = {SETTING: np.hstack([np.ones((n, 1)), falls, np.zeros((n, 1))]),
+                  RANDOM: np.hstack([np.ones((n, 1)), rng.uniform(0.3, 0.9, (n, 1)), np.zeros((n, 1))])}
+    return as_audit([per_image], curves)
+
+
+def test_interval_of_a_mean_matches_the_normal_approximation():
+    audit = _audit(400)
+    spearman = audit.per_image["spearman"]
+    half = 1.96 * spearman.std(ddof=0) / math.sqrt(len(spearman))
+    got = audit_intervals(audit, ["Spearman vs occlusion"], resamples=800).loc[SETTING]
+    assert got["Spearman vs occlusion, low"] == pytest.approx(spearman.mean() - half, abs=0.15 * half)
+    assert got["Spearman vs occlusion, high"] == pytest.approx(spearman.mean() + half, abs=0.15 * half)
+    # more images, a narrower interval; a lower level, a narrower interval
+    small = audit_intervals(as_audit([audit.per_image.iloc[:25]], {}), ["Spearman vs occlusion"]).loc[SETTING]
+    assert small["Spearman vs occlusion, high"] - small["Spearman vs occlusion, low"] > 3 * half
+    narrow = audit_intervals(audit, ["Spearman vs occlusion"], resamples=400, level=0.5).loc[SETTING]
+    assert narrow["Spearman vs occlusion, high"] - narrow["Spearman vs occlusion, low"] < half
+
+
+def test_every_column_brackets_the_summary_value_and_is_reproducible():
+    audit = _audit(30)
+    summary = audit_summary(audit).loc[SETTING]
+    got = audit_intervals(audit, resamples=300, seed=3)
+    assert got.index.tolist() == [SETTING]
+    for column in INTERVAL_COLUMNS:
+        low, high = got.loc[SETTING, f"{column}, low"], got.loc[SETTING, f"{column}, high"]
+        assert low < summary[column] < high, column
+    assert got.equals(audit_intervals(audit, resamples=300, seed=3))
+    assert not got.equals(audit_intervals(audit, resamples=300, seed=4))
+
+
+def test_deletion_curves_are_drawn_with_their_images():
+    # Each image's map-order curve equals its random-order curve: every paired resample gives
+    # a ratio of exactly 1, while drawing the two curves independently would not.
+    n = 20
+    rng = np.random.default_rng(1)
+    curves = np.hstack([np.ones((n, 1)), rng.uniform(0.0, 1.0, (n, 3)), np.zeros((n, 1))])
+    audit = _audit(n, curves={SETTING: curves, RANDOM: curves.copy()})
+    got = audit_intervals(audit, ["deletion AUC / random"], resamples=200).loc[SETTING]
+    assert got["deletion AUC / random, low"] == pytest.approx(1.0)
+    assert got["deletion AUC / random, high"] == pytest.approx(1.0)
+    # and an image whose map is empty stays out of the drawn curves too
+    per_image = audit.per_image.copy()
+    per_image.loc[0, "empty"] = True
+    ours = curves.copy()
+    ours[0] = [1.0, 0.0, 0.0, 0.0, 0.0]  # an arbitrary curve behind an empty map: would lower the ratio
+    mixed = as_audit([per_image], {SETTING: ours, RANDOM: curves.copy()})
+    got = audit_intervals(mixed, ["deletion AUC / random"], resamples=200).loc[SETTING]
+    assert got["deletion AUC / random, low"] == pytest.approx(1.0)
+    assert deletion_auc(ours) / deletion_auc(curves) < 0.99  # (had it counted)
+
+
+def test_columns_without_a_defined_value_get_nan_bounds():
+    audit = _audit(10, curves={})  # a contrastive audit: no deletion curves
+    got = audit_intervals(audit, resamples=50).loc[SETTING]
+    assert math.isnan(got["deletion AUC / random, low"]) and math.isnan(got["deletion AUC / random, high"])
+    assert got["person lift, low"] < got["person lift, high"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"level": 1.0}, "strictly between 0 and 1"),
+    ({"level": 0.0}, "strictly between 0 and 1"),
+    ({"resamples": 1}, "at least 2 bootstrap draws"),
+    ({"columns": ["person lyft"]}, r"unknown summary column\(s\) \['person lyft'\]"),
+])
+def test_bad_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        audit_intervals(_audit(5), **kwargs)
