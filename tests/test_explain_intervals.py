@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from fienet.explain import INTERVAL_COLUMNS, audit_intervals, audit_summary, deletion_auc
-from fienet.explain.audit import as_audit
+from fienet.explain.audit import as_audit, summary_row, summary_values
+from fienet.explain.perturbation import mean_curve_auc
 
 SETTING = ("gradient", "input")
 RANDOM = ("random", "order")
@@ -73,6 +74,33 @@ def test_deletion_curves_are_drawn_with_their_images():
     got = audit_intervals(mixed, ["deletion AUC / random"], resamples=200).loc[SETTING]
     assert got["deletion AUC / random, low"] == pytest.approx(1.0)
     assert deletion_auc(ours) / deletion_auc(curves) < 0.99  # (had it counted)
+
+
+def test_weights_count_an_image_as_often_as_repeating_its_row():
+    # What the bootstrap relies on: weights (2, 0, 1, ...) give the summary of the table with
+    # row 0 twice, row 1 dropped, ... computed the plain way, for every column at once.
+    audit = _audit(12, seed=5)
+    part = audit.per_image.copy()
+    part.loc[3, ["person", "parts"]] = np.nan  # an empty map: left out of the lifts
+    part.loc[3, "empty"] = True
+    weights = np.random.default_rng(2).integers(0, 3, size=(4, 12))  # (draws, images)
+    got = summary_values(part, audit.curves, SETTING, weights)
+    for r, w in enumerate(weights):
+        idx = np.repeat(np.arange(12), w)
+        repeated = {key: curve[idx] for key, curve in audit.curves.items()}
+        want = summary_row(part.iloc[idx].reset_index(drop=True), repeated, SETTING)
+        for column, values in got.items():
+            assert values[r] == pytest.approx(want[column], nan_ok=True), column
+
+
+def test_mean_curve_auc_is_deletion_auc_of_each_mean():
+    curves = np.random.default_rng(0).uniform(0.0, 1.0, (3, 5, 6))  # (groups, images, steps + 1)
+    curves[2, :, -1] = 2.0  # the score rose at the end: no area
+    got = mean_curve_auc(curves.mean(axis=1))
+    assert got.shape == (3,)
+    for g in range(2):
+        assert got[g] == pytest.approx(deletion_auc(curves[g]))
+    assert math.isnan(got[2]) and math.isnan(deletion_auc(curves[2]))
 
 
 def test_columns_without_a_defined_value_get_nan_bounds():

@@ -44,7 +44,7 @@ from fienet.data.synthetic import PartAnnotations
 from fienet.explain.agreement import is_empty, rank_correlation
 from fienet.explain.methods import check_settings, has_layer, layer_cells, make_explainer
 from fienet.explain.parts import cam_energy_shares
-from fienet.explain.perturbation import deletion_auc, deletion_curves, occlusion_maps, occlusion_window
+from fienet.explain.perturbation import deletion_curves, mean_curve_auc, occlusion_maps, occlusion_window
 from fienet.explain.randomization import randomized_copy
 from fienet.explain.references import embed_images, identity_references, load_images
 from fienet.explain.targets import SimilarityTarget, Target
@@ -52,6 +52,7 @@ from fienet.model.fienet import FIENet
 
 Setting = tuple[str, str]  # (method, layer): a CAM at a layer, or ("gradient", "input")
 OCCLUSION: Setting = ("occlusion", "input")  # the perturbation reference, as a row of the tables
+RANDOM_ORDER: Setting = ("random", "order")  # the deletion curves' random-order control
 
 
 @dataclass
@@ -305,7 +306,7 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
         return per_modality(deletion_curves, model, records, images, references, maps, steps=inputs.deletion_steps)
 
     rng = np.random.default_rng(inputs.seed)
-    curves: dict[Setting, np.ndarray] = {("random", "order"): deletion(rng.random((n, height, width))),
+    curves: dict[Setting, np.ndarray] = {RANDOM_ORDER: deletion(rng.random((n, height, width))),
                                          OCCLUSION: deletion(occlusion)}  # fmt: skip
     tables = [pd.concat([occlusion_rows(base, occlusion, masks, labels, grid),
                          randomised(occlusion, random_occlusion)], axis=1)]  # fmt: skip
@@ -327,49 +328,84 @@ def audit_explanations(model: FIENet, inputs: AuditInputs, settings: Sequence[Se
     return as_audit(tables, curves)
 
 
-def _lift(part: pd.DataFrame, share: str, area: str) -> float:
-    valid = part[part[share].notna()]
-    return float(valid[share].mean() / valid[area].mean()) if len(valid) else float("nan")
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Mean of the defined values, image ``i`` counted ``weights[..., i]`` times: (N,), (..., N) -> (...)."""
+    defined = np.isfinite(values)
+    counts = (weights * defined).sum(axis=-1)  # (...)
+    total = (weights * np.where(defined, values, 0.0)).sum(axis=-1)  # (...)
+    return np.where(counts > 0, total / np.where(counts > 0, counts, 1.0), np.nan)
 
 
-def _deletion_ratio(curves: dict[Setting, np.ndarray], setting: Setting, keep: np.ndarray) -> float:
-    """Deletion AUC of ``setting`` / that of the random order, on the images ``keep`` marks.
+def _lift(part: pd.DataFrame, share: str, area: str, weights: np.ndarray) -> np.ndarray:
+    """Mean share / mean area over the images whose share is defined (non-empty maps): (...)."""
+    shares = part[share].to_numpy(np.float64)
+    areas = np.where(np.isfinite(shares), part[area].to_numpy(np.float64), np.nan)  # the same images
+    return _weighted_mean(shares, weights) / _weighted_mean(areas, weights)
+
+
+def _deletion_ratio(
+    curves: dict[Setting, np.ndarray], setting: Setting, keep: np.ndarray, weights: np.ndarray
+) -> np.ndarray:
+    """Deletion AUC of ``setting`` / that of the random order, on the images ``keep`` marks: (...).
 
     An empty map ranks nothing (its deletion order would be arbitrary), so its image is left
     out of both curves' means, as it is left out of every other mean; NaN when nothing is left.
     """
-    if setting not in curves or ("random", "order") not in curves or not keep.any():
-        return float("nan")
-    ours, random = curves[setting], curves[("random", "order")]
+    if setting not in curves or RANDOM_ORDER not in curves:
+        return np.full(weights.shape[:-1], np.nan)
+    ours, random = curves[setting], curves[RANDOM_ORDER]
     if len(ours) != len(keep) or len(random) != len(keep):
         raise ValueError(f"deletion curves of {setting}: {len(ours)} images (random order: {len(random)}), "
                          f"but the per-image table has {len(keep)}")
-    return deletion_auc(ours[keep]) / deletion_auc(random[keep])
+    kept = weights * keep  # (..., N)
+    counts = kept.sum(axis=-1, keepdims=True)  # (..., 1)
+    safe = np.where(counts > 0, counts, 1.0)
+    ratio = mean_curve_auc(kept @ ours / safe) / mean_curve_auc(kept @ random / safe)  # (...)
+    return np.where(counts[..., 0] > 0, ratio, np.nan)
+
+
+def summary_values(
+    part: pd.DataFrame, curves: dict[Setting, np.ndarray], setting: Setting, weights: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The numbers of one setting's summary row, with image ``i`` counted ``weights[..., i]`` times.
+
+    The one definition of the summary's formulas: :func:`summary_row` counts every image once,
+    :func:`~fienet.explain.intervals.audit_intervals` passes one row of weights per bootstrap
+    draw. ``part`` holds the setting's rows of :attr:`Audit.per_image` in the curves' image
+    order (row ``i`` is row ``i`` of ``curves[setting]`` and of the random order's).
+
+    Shapes:
+        weights: (..., N) for the N rows of ``part`` -> each value (...).
+    """
+    weights = np.asarray(weights, dtype=np.float64)
+    nan = np.full(weights.shape[:-1], np.nan)
+    has_random = "random_person" in part and part["random_person"].notna().any()
+
+    def mean(column: str) -> np.ndarray:
+        return _weighted_mean(part[column].to_numpy(np.float64), weights)
+
+    def random_lift(name: str) -> np.ndarray:  # a lift of the randomised copy's maps
+        return _lift(part, f"random_{name}", f"random_{name}_area", weights) if has_random else nan
+
+    empty = part["empty"].to_numpy(bool)
+    return {
+        "empty maps (%)": 100.0 * mean("empty"),
+        "person lift": _lift(part, "person", "person_area", weights),
+        "parts lift": _lift(part, "parts", "parts_area", weights),
+        "Spearman vs occlusion": mean("spearman"),
+        "person lift, random weights": random_lift("person"),
+        "parts lift, random weights": random_lift("parts"),
+        "empty maps, random weights (%)": 100.0 * mean("random_empty") if has_random else nan,
+        "Spearman, trained vs random weights": mean("random_spearman") if has_random else nan,
+        "Spearman of |map|, trained vs random weights": mean("random_spearman_abs") if has_random else nan,
+        "deletion AUC / random": _deletion_ratio(curves, setting, ~empty, weights),
+    }
 
 
 def summary_row(part: pd.DataFrame, curves: dict[Setting, np.ndarray], setting: Setting) -> dict[str, Any]:
-    """One setting's row of :func:`audit_summary`, from its per-image rows and the deletion curves.
-
-    ``part`` holds the setting's rows of :attr:`Audit.per_image` in the curves' image order (row
-    ``i`` is row ``i`` of ``curves[setting]`` and of the random order's), so that a resample of
-    the images (:func:`~fienet.explain.intervals.audit_intervals`) resamples both alike.
-    """
-    has_random = "random_person" in part and part["random_person"].notna().any()
-    return {
-        "map": part["cells"].iloc[0],
-        "images": len(part),
-        "empty maps (%)": 100.0 * part["empty"].mean(),
-        "person lift": _lift(part, "person", "person_area"),
-        "parts lift": _lift(part, "parts", "parts_area"),
-        "Spearman vs occlusion": part["spearman"].mean(),
-        "person lift, random weights": _lift(part, "random_person", "random_person_area") if has_random else np.nan,
-        "parts lift, random weights": _lift(part, "random_parts", "random_parts_area") if has_random else np.nan,
-        "empty maps, random weights (%)": 100.0 * part["random_empty"].mean() if has_random else np.nan,
-        "Spearman, trained vs random weights": part["random_spearman"].mean() if has_random else np.nan,
-        "Spearman of |map|, trained vs random weights": (part["random_spearman_abs"].mean() if has_random
-                                                         else np.nan),
-        "deletion AUC / random": _deletion_ratio(curves, setting, ~part["empty"].to_numpy(bool)),
-    }
+    """One setting's row of :func:`audit_summary`: :func:`summary_values` with every image once."""
+    values = summary_values(part, curves, setting, np.ones(len(part)))
+    return {"map": part["cells"].iloc[0], "images": len(part), **{k: float(v) for k, v in values.items()}}
 
 
 def audit_summary(audit: Audit) -> pd.DataFrame:
@@ -395,4 +431,5 @@ def audit_summary(audit: Audit) -> pd.DataFrame:
 
 
 __all__ = ["OCCLUSION", "Audit", "AuditInputs", "Setting", "as_audit", "audit_explanations", "audit_summary",
-           "by_modality", "cam_maps", "occlusion_rows", "per_modality", "score_maps", "summary_row"]
+           "RANDOM_ORDER", "by_modality", "cam_maps", "occlusion_rows", "per_modality", "score_maps", "summary_row",
+           "summary_values"]

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from fienet.explain.audit import Audit, summary_row
+from fienet.explain.audit import Audit, summary_values
 
 # The columns the explanation bars are set on
 INTERVAL_COLUMNS: tuple[str, ...] = (
@@ -68,30 +68,25 @@ def audit_intervals(
     rows: dict[tuple[str, str], dict[str, float]] = {}
     for setting, part in audit.per_image.groupby(["method", "layer"], sort=False):
         part = part.reset_index(drop=True)
-        unknown = [c for c in columns if c not in summary_row(part, audit.curves, setting)]
+        n = len(part)
+        draws = rng.integers(0, n, size=(resamples, n))  # (R, N) image indices
+        # image i of draw r counted as often as it was drawn: (R, N)
+        counts = np.zeros((resamples, n))
+        np.add.at(counts, (np.arange(resamples)[:, None], draws), 1.0)
+        values = summary_values(part, audit.curves, setting, counts)  # column -> (R,)
+        unknown = [c for c in columns if c not in values]
         if unknown:
             raise ValueError(f"unknown summary column(s) {unknown}; expected names of audit_summary's columns, "
                              f"e.g. {list(INTERVAL_COLUMNS)}")  # fmt: skip
-        draws = rng.integers(0, len(part), size=(resamples, len(part)))  # (R, N) image indices
-        values = np.array([_resampled(part, audit.curves, setting, idx, columns) for idx in draws])  # (R, C)
         row: dict[str, float] = {}
-        for j, column in enumerate(columns):
-            defined = values[:, j][np.isfinite(values[:, j])]
+        for column in columns:
+            defined = values[column][np.isfinite(values[column])]
             low, high = np.percentile(defined, [tail, 100.0 - tail]) if len(defined) else (np.nan, np.nan)
             row[f"{column}, low"], row[f"{column}, high"] = float(low), float(high)
         rows[setting] = row
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["method", "layer"])
     return table
-
-
-def _resampled(
-    part: pd.DataFrame, curves: dict, setting: tuple[str, str], idx: np.ndarray, columns: Sequence[str]
-) -> list[float]:
-    """The summary columns of one resample: rows and deletion curves drawn by the same indices."""
-    drawn = {key: curve[idx] for key, curve in curves.items() if key in (setting, ("random", "order"))}
-    row = summary_row(part.iloc[idx], drawn, setting)
-    return [float(row[c]) for c in columns]
 
 
 __all__ = ["INTERVAL_COLUMNS", "audit_intervals"]

@@ -189,12 +189,25 @@ def deletion_auc(curves: np.ndarray) -> float:
     Args:
         curves: (B, steps + 1) from :func:`deletion_curves`.
     """
-    mean = np.asarray(curves, dtype=np.float64).mean(axis=0)  # (steps + 1,)
-    span = mean[0] - mean[-1]
-    if not span > 0:
-        return float("nan")  # removing everything did not lower the score: nothing to rank
-    y = (mean - mean[-1]) / span
-    return float(((y[1:] + y[:-1]) / 2).mean())  # trapezoid on [0, 1] with equal steps
+    return float(mean_curve_auc(np.asarray(curves, dtype=np.float64).mean(axis=0)))
 
 
-__all__ = ["SimilarityScore", "deletion_auc", "deletion_curves", "mean_baseline", "occlusion_maps", "occlusion_window"]
+def mean_curve_auc(mean: np.ndarray) -> np.ndarray:
+    """:func:`deletion_auc` of already averaged curves, for any number of them at once.
+
+    Args:
+        mean: (..., steps + 1) mean deletion curves (e.g. one per bootstrap draw of the images).
+
+    Returns:
+        (...) areas; NaN where removing everything did not lower the score (nothing to rank).
+    """
+    mean = np.asarray(mean, dtype=np.float64)
+    span = mean[..., :1] - mean[..., -1:]  # (..., 1)
+    ok = span > 0
+    y = (mean - mean[..., -1:]) / np.where(ok, span, 1.0)  # (..., steps + 1), from 1 to 0
+    area = ((y[..., 1:] + y[..., :-1]) / 2).mean(axis=-1)  # trapezoid on [0, 1] with equal steps
+    return np.where(ok[..., 0], area, np.nan)
+
+
+__all__ = ["SimilarityScore", "deletion_auc", "deletion_curves", "mean_baseline", "mean_curve_auc", "occlusion_maps",
+           "occlusion_window"]
