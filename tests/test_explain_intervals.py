@@ -93,6 +93,55 @@ def test_weights_count_an_image_as_often_as_repeating_its_row():
             assert values[r] == pytest.approx(want[column], nan_ok=True), column
 
 
+def test_summary_formulas_by_hand():
+    # Two images; the second map is empty (no shares), and its areas must not enter the lift.
+    # The randomised copy's lifts divide by its own areas; its Spearman columns are means.
+    part = pd.DataFrame({"method": SETTING[0], "layer": SETTING[1], "cells": "8x4", "empty": [False, True],
+                         "person": [0.6, np.nan], "parts": [0.3, np.nan], "person_area": [0.2, 0.9],
+                         "parts_area": [0.1, 0.9], "spearman": [0.4, 0.2],
+                         "random_empty": [False, False], "random_person": [0.3, 0.5],
+                         "random_parts": [0.1, 0.3], "random_person_area": [0.25, 0.25],
+                         "random_parts_area": [0.1, 0.3], "random_spearman": [0.0, 0.5],
+                         "random_spearman_abs": [0.2, 0.4]})
+    row = summary_row(part, {}, SETTING)
+    assert row["empty maps (%)"] == pytest.approx(50.0)
+    assert row["person lift"] == pytest.approx(0.6 / 0.2) and row["parts lift"] == pytest.approx(3.0)
+    assert row["Spearman vs occlusion"] == pytest.approx(0.3)
+    assert row["person lift, random weights"] == pytest.approx(0.4 / 0.25)
+    assert row["parts lift, random weights"] == pytest.approx(0.2 / 0.2)
+    assert row["Spearman, trained vs random weights"] == pytest.approx(0.25)
+    assert row["Spearman of |map|, trained vs random weights"] == pytest.approx(0.3)
+    # every randomised map empty: no random lift, but 100 % empty and the correlations still shown
+    part["random_empty"] = True
+    part[["random_person", "random_parts"]] = np.nan
+    row = summary_row(part, {}, SETTING)
+    assert row["empty maps, random weights (%)"] == pytest.approx(100.0)
+    assert math.isnan(row["person lift, random weights"]) and math.isnan(row["parts lift, random weights"])
+    assert row["Spearman, trained vs random weights"] == pytest.approx(0.25)
+
+
+def test_a_curve_left_out_cannot_leak_into_the_deletion_ratio():
+    audit = _audit(6, seed=4)
+    part = audit.per_image.copy()
+    part.loc[2, "empty"] = True
+    ours = audit.curves[SETTING].copy()
+    want = summary_row(part, {**audit.curves, SETTING: ours}, SETTING)["deletion AUC / random"]
+    ours[2] = np.nan  # a non-finite curve behind the empty map
+    got = summary_row(part, {**audit.curves, SETTING: ours}, SETTING)["deletion AUC / random"]
+    assert math.isfinite(got) and got == pytest.approx(want)
+    # a non-finite score behind a map that counts is an error, not a silent NaN
+    ours[4] = np.nan
+    with pytest.raises(ValueError, match=r"deletion curves of \('gradient', 'input'\): non-finite scores .*\[4\]"):
+        summary_row(part, {**audit.curves, SETTING: ours}, SETTING)
+
+
+def test_weights_must_count_every_row():
+    audit = _audit(3)
+    for shape in [(2, 1), (2, 4), (4,)]:
+        with pytest.raises(ValueError, match=r"expected \(\.\.\., 3\), a count per row"):
+            summary_values(audit.per_image, audit.curves, SETTING, np.ones(shape))
+
+
 def test_mean_curve_auc_is_deletion_auc_of_each_mean():
     curves = np.random.default_rng(0).uniform(0.0, 1.0, (3, 5, 6))  # (groups, images, steps + 1)
     curves[2, :, -1] = 2.0  # the score rose at the end: no area
@@ -115,6 +164,7 @@ def test_columns_without_a_defined_value_get_nan_bounds():
     ({"level": 0.0}, "strictly between 0 and 1"),
     ({"resamples": 1}, "at least 2 bootstrap draws"),
     ({"columns": ["person lyft"]}, r"unknown summary column\(s\) \['person lyft'\]"),
+    ({"columns": ["images"]}, r"\['images'\]; expected numeric columns of audit_summary \(not map or images\)"),
 ])
 def test_bad_arguments_are_refused(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -357,6 +357,13 @@ def _deletion_ratio(
     if len(ours) != len(keep) or len(random) != len(keep):
         raise ValueError(f"deletion curves of {setting}: {len(ours)} images (random order: {len(random)}), "
                          f"but the per-image table has {len(keep)}")
+    for name, curve in ((setting, ours), (RANDOM_ORDER, random)):
+        bad = np.flatnonzero(keep & ~np.isfinite(curve).all(axis=-1))
+        if len(bad):
+            raise ValueError(f"deletion curves of {name}: non-finite scores for image(s) {bad.tolist()}; "
+                             "expected finite similarities")  # fmt: skip
+    # left-out rows weigh 0; their curves are zeroed so that one behind an empty map cannot leak in
+    ours, random = np.where(keep[:, None], ours, 0.0), np.where(keep[:, None], random, 0.0)  # (N, S+1)
     kept = weights * keep  # (..., N)
     counts = kept.sum(axis=-1, keepdims=True)  # (..., 1)
     safe = np.where(counts > 0, counts, 1.0)
@@ -378,26 +385,30 @@ def summary_values(
         weights: (..., N) for the N rows of ``part`` -> each value (...).
     """
     weights = np.asarray(weights, dtype=np.float64)
-    nan = np.full(weights.shape[:-1], np.nan)
-    has_random = "random_person" in part and part["random_person"].notna().any()
+    if weights.shape[-1:] != (len(part),):
+        raise ValueError(f"weights of shape {weights.shape}; expected (..., {len(part)}), a count per row of the "
+                         "setting's table")  # fmt: skip
+
+    def nan() -> np.ndarray:  # a column the audit did not measure (randomisation, in a contrastive audit)
+        return np.full(weights.shape[:-1], np.nan)
 
     def mean(column: str) -> np.ndarray:
-        return _weighted_mean(part[column].to_numpy(np.float64), weights)
+        return _weighted_mean(part[column].to_numpy(np.float64), weights) if column in part else nan()
 
-    def random_lift(name: str) -> np.ndarray:  # a lift of the randomised copy's maps
-        return _lift(part, f"random_{name}", f"random_{name}_area", weights) if has_random else nan
+    def lift(name: str) -> np.ndarray:  # "person", "parts", "random_person", ...
+        return _lift(part, name, f"{name}_area", weights) if name in part else nan()
 
     empty = part["empty"].to_numpy(bool)
     return {
         "empty maps (%)": 100.0 * mean("empty"),
-        "person lift": _lift(part, "person", "person_area", weights),
-        "parts lift": _lift(part, "parts", "parts_area", weights),
+        "person lift": lift("person"),
+        "parts lift": lift("parts"),
         "Spearman vs occlusion": mean("spearman"),
-        "person lift, random weights": random_lift("person"),
-        "parts lift, random weights": random_lift("parts"),
-        "empty maps, random weights (%)": 100.0 * mean("random_empty") if has_random else nan,
-        "Spearman, trained vs random weights": mean("random_spearman") if has_random else nan,
-        "Spearman of |map|, trained vs random weights": mean("random_spearman_abs") if has_random else nan,
+        "person lift, random weights": lift("random_person"),
+        "parts lift, random weights": lift("random_parts"),
+        "empty maps, random weights (%)": 100.0 * mean("random_empty"),
+        "Spearman, trained vs random weights": mean("random_spearman"),
+        "Spearman of |map|, trained vs random weights": mean("random_spearman_abs"),
         "deletion AUC / random": _deletion_ratio(curves, setting, ~empty, weights),
     }
 

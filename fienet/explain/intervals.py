@@ -76,8 +76,8 @@ def audit_intervals(
         values = summary_values(part, audit.curves, setting, counts)  # column -> (R,)
         unknown = [c for c in columns if c not in values]
         if unknown:
-            raise ValueError(f"unknown summary column(s) {unknown}; expected names of audit_summary's columns, "
-                             f"e.g. {list(INTERVAL_COLUMNS)}")  # fmt: skip
+            raise ValueError(f"unknown summary column(s) {unknown}; expected numeric columns of audit_summary "
+                             f"(not map or images), e.g. {list(INTERVAL_COLUMNS)}")  # fmt: skip
         row: dict[str, float] = {}
         for column in columns:
             defined = values[column][np.isfinite(values[column])]
