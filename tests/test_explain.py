@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import math
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -296,8 +297,10 @@ def test_attention_on_parts_table(model, synthetic_root):
         has = with_empty["distinguishing_parts"].str.split(";").apply(lambda names: part in names)
         counted = has & with_empty[f"part_{part}"].notna()
         assert got["images"] == counted.sum() > 0
-        assert got["share"] == pytest.approx(with_empty.loc[counted, f"part_{part}"].mean())
-        assert got["lift"] == pytest.approx(got["share"] / with_empty.loc[counted, f"area_{part}"].mean())
+        present = counted & (with_empty[f"area_{part}"] > 0)
+        assert got["absent"] == counted.sum() - present.sum()
+        assert got["share"] == pytest.approx(with_empty.loc[present, f"part_{part}"].mean(), nan_ok=True)
+        assert got["lift"] == pytest.approx(got["share"] / with_empty.loc[present, f"area_{part}"].mean(), nan_ok=True)
     assert set(per_part.index) == {p for names in with_empty.loc[with_empty["person"].notna(), "distinguishing_parts"]
                                    for p in names.split(";") if p}  # fmt: skip
     emptied = with_empty.loc[empty_row, "distinguishing_parts"].split(";")[0]
@@ -325,6 +328,26 @@ def test_similarity_column_matches_a_loop_over_identities(model, synthetic_root)
                                                       abs=1e-5)
     # the masks and chance levels do not depend on the reference
     pd.testing.assert_series_equal(table["parts_area"], same["parts_area"])
+
+
+def test_part_summary_leaves_out_images_without_the_part():
+    # "accessory" distinguishes all three images; the first identity has none (area 0), so its
+    # share of 0 says nothing and is left out; "shoes" is absent from every image it distinguishes
+    from fienet.explain.parts import FINE_PARTS
+
+    table = pd.DataFrame({f"{kind}_{p}": np.nan for kind in ("part", "area") for p in FINE_PARTS}, index=range(3))
+    table["part_accessory"], table["area_accessory"] = [0.0, 0.3, 0.1], [0.0, 0.1, 0.1]
+    table["part_shoes"], table["area_shoes"] = [0.0, np.nan, 0.0], [0.0, 0.02, 0.0]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no 0 / 0 on the way
+        per_part = part_summary(table)
+    assert set(per_part.index) == {"shoes", "accessory"}
+    acc = per_part.loc["accessory"]
+    assert (acc["images"], acc["absent"]) == (3, 1)
+    assert acc["share"] == pytest.approx(0.2) and acc["area"] == pytest.approx(0.1) and acc["lift"] == pytest.approx(2.0)
+    shoes = per_part.loc["shoes"]
+    assert (shoes["images"], shoes["absent"]) == (2, 2)
+    assert math.isnan(shoes["share"]) and math.isnan(shoes["area"]) and math.isnan(shoes["lift"])
 
 
 def test_attention_on_parts_errors_name_what_is_missing(model, synthetic_root, tmp_path):

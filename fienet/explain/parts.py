@@ -196,23 +196,31 @@ def attention_summary(table: pd.DataFrame) -> pd.DataFrame:
 def part_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per fine part, over the images whose identity it distinguishes: where the maps look.
 
+    A part can distinguish an identity by its absence (the look-alike wears a backpack, this
+    identity none): such an image has no pixel of the part to look at, so it is counted in
+    ``absent`` and left out of the means.
+
     Args:
         table: from :func:`attention_on_parts`.
 
     Returns:
         One row per fine part that distinguishes at least one image with a non-empty map:
-        ``images``, ``share`` (mean share of the map on the part), ``area`` (mean share of the
-        image it covers: the chance level) and ``lift`` = share / area.
+        ``images`` (those images), ``absent`` (of them, the ones without the part), and over the
+        others ``share`` (mean share of the map on the part), ``area`` (mean share of the image
+        it covers: the chance level) and ``lift`` = share / area; the three are NaN when the
+        part is absent from every image.
     """
     rows = {}
     for name in FINE_PARTS:
         if f"part_{name}" not in table or f"area_{name}" not in table:
             raise ValueError(f"table lacks part_{name} / area_{name}; expected an attention_on_parts table")
         valid = table[table[f"part_{name}"].notna()]
+        present = valid[valid[f"area_{name}"] > 0]
         if len(valid):
-            share, area = valid[f"part_{name}"].mean(), valid[f"area_{name}"].mean()
-            rows[name] = {"images": len(valid), "share": share, "area": area, "lift": share / area}
-    return pd.DataFrame.from_dict(rows, orient="index", columns=["images", "share", "area", "lift"])
+            share, area = present[f"part_{name}"].mean(), present[f"area_{name}"].mean()  # NaN if none
+            rows[name] = {"images": len(valid), "absent": len(valid) - len(present), "share": share,
+                          "area": area, "lift": share / area if len(present) else np.nan}  # fmt: skip
+    return pd.DataFrame.from_dict(rows, orient="index", columns=["images", "absent", "share", "area", "lift"])
 
 
 def _check_device(model: FIENet, device: torch.device) -> None:
