@@ -119,6 +119,10 @@ def test_deletion_auc_by_hand():
     assert deletion_auc(np.array([[1.0, 0.0, 0.0]])) == pytest.approx(0.25)  # falls at once
     assert deletion_auc(np.array([[3.0, 2.0, 1.0], [1.0, 0.0, -1.0]])) == pytest.approx(0.5)  # shift, scale free
     assert math.isnan(deletion_auc(np.array([[0.2, 0.5, 0.2]])))  # removing everything changed nothing
+    # below its own end: counts as the end, so the area is that of [1, 0, 0], not of [1, -2, 0]
+    assert deletion_auc(np.array([[0.8, 0.2, 0.5]])) == pytest.approx(0.25)
+    assert deletion_auc(np.array([[0.8, 0.2, 0.5], [0.8, 0.8, 0.5]])) == pytest.approx(0.25)  # the mean is clipped
+    assert deletion_auc(np.array([[1.0, 1.5, 0.0]])) == pytest.approx(1.0)  # above the start is kept: worse than none
 
 
 def test_randomized_copy_redraws_every_layer_and_leaves_the_original(model):

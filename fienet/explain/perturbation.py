@@ -186,6 +186,12 @@ def deletion_auc(curves: np.ndarray) -> float:
     compare by how fast they make the score fall: lower is faster. A random order gives about
     0.5; a perfect order gives about 0 when the score depends on few pixels.
 
+    A curve can fall below its own end: the flat image left when everything is removed is not
+    the least similar input (a cosine similarity keeps a floor that every image shares), and an
+    image with its most-attributed pixels removed can score lower. Below the end counts as the
+    end (the scaled curve is clipped at 0): otherwise the area, and a ratio of two areas, could
+    be negative and would grow more negative the closer the two end points lie.
+
     Args:
         curves: (B, steps + 1) from :func:`deletion_curves`.
     """
@@ -199,12 +205,14 @@ def mean_curve_auc(mean: np.ndarray) -> np.ndarray:
         mean: (..., steps + 1) mean deletion curves (e.g. one per bootstrap draw of the images).
 
     Returns:
-        (...) areas; NaN where removing everything did not lower the score (nothing to rank).
+        (...) areas in [0, ...); NaN where removing everything did not lower the score (nothing
+        to rank).
     """
     mean = np.asarray(mean, dtype=np.float64)
     span = mean[..., :1] - mean[..., -1:]  # (..., 1)
     ok = span > 0
     y = (mean - mean[..., -1:]) / np.where(ok, span, 1.0)  # (..., steps + 1), from 1 to 0
+    y = np.maximum(y, 0.0)  # below the end counts as the end
     area = ((y[..., 1:] + y[..., :-1]) / 2).mean(axis=-1)  # trapezoid on [0, 1] with equal steps
     return np.where(ok[..., 0], area, np.nan)
 
